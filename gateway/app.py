@@ -1,0 +1,186 @@
+"""The gateway application: routes /api/v1 to services, merges their OpenAPI into one Swagger UI.
+
+Distributed, each service is reached over HTTP at its URL. Embedded, the gateway hosts the
+service apps itself and reaches them through in-process ASGI transports: same routing, no network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from gateway.openapi import merge_openapi
+from gateway.routes import service_for
+from gateway.settings import GatewaySettings
+from kit.app import RequestContextMiddleware
+from kit.bus import Bus
+from kit.problems import install_problem_handlers, problem_response
+
+log = structlog.get_logger("gateway")
+
+# Hop-by-hop headers (RFC 9110 §7.6.1) and those httpx recomputes are not forwarded.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length",
+    }
+)
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    hosted: dict[str, FastAPI] | None = None,
+    bus: Bus | None = None,
+) -> FastAPI:
+    """The gateway. ``hosted`` service apps (embedded runtime) are started with it, after ``bus``."""
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if hosted:
+                if bus is not None:
+                    await bus.start()
+                    stack.push_async_callback(bus.stop)
+                for service_app in hosted.values():
+                    await stack.enter_async_context(service_app.router.lifespan_context(service_app))
+                transports: dict[str, httpx.AsyncBaseTransport] = {
+                    name: httpx.ASGITransport(app=service_app) for name, service_app in hosted.items()
+                }
+                bases = {name: f"http://{name}" for name in hosted}
+            else:
+                transports = {name: httpx.AsyncHTTPTransport(retries=0) for name in settings.service_urls}
+                bases = dict(settings.service_urls)
+            app.state.clients = {
+                name: await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        transport=transports[name],
+                        base_url=bases[name],
+                        timeout=settings.upstream_timeout_s,
+                    )
+                )
+                for name in bases
+            }
+            app.state.openapi = None
+            yield
+
+    app = FastAPI(
+        title="JobLink API",
+        description=(
+            "Labour-market supply and demand matching for the public employment service of "
+            "Hải Phòng: candidates, employers and vacancies, matches, job fairs and invitations."
+        ),
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service="gateway")
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness of the gateway and every service")
+    async def readyz(request: Request) -> Response:
+        clients: dict[str, httpx.AsyncClient] = request.app.state.clients
+        results = await asyncio.gather(*(_probe(c, "/readyz") for c in clients.values()))
+        services = dict(zip(clients, results, strict=True))
+        if all(v == "ready" for v in services.values()):
+            return JSONResponse({"status": "ready", "services": services})
+        return problem_response(
+            503, "not-ready", "A service is not ready.", title="Not ready", services=services
+        )
+
+    @app.get("/services/{name}/{probe}", tags=["operations"], summary="A service's health or readiness")
+    async def service_probe(name: str, probe: str, request: Request) -> Response:
+        clients: dict[str, httpx.AsyncClient] = request.app.state.clients
+        if name not in clients or probe not in ("healthz", "readyz"):
+            return problem_response(404, "not-found", "No such service probe.")
+        upstream = await clients[name].get(f"/{probe}")
+        return Response(upstream.content, upstream.status_code, media_type=upstream.headers.get("content-type"))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        if request.app.state.openapi is None:
+            docs = await _service_documents(request.app.state.clients)
+            own = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            merged = merge_openapi(own, docs)
+            if len(docs) == len(request.app.state.clients):
+                request.app.state.openapi = merged  # cache only a complete document
+            return JSONResponse(merged)
+        return JSONResponse(request.app.state.openapi)
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="JobLink API")
+
+    @app.api_route("/api/v1/{path:path}", methods=_METHODS, include_in_schema=False)
+    async def proxy(request: Request) -> Response:
+        service = service_for(request.url.path)
+        if service is None:
+            return problem_response(404, "not-found", "No resource at this path.")
+        length = int(request.headers.get("content-length") or 0)
+        if length > settings.max_body_bytes:
+            return problem_response(413, "payload-too-large", "The request body is too large.")
+        body = await request.body()
+        if len(body) > settings.max_body_bytes:
+            return problem_response(413, "payload-too-large", "The request body is too large.")
+        client: httpx.AsyncClient = request.app.state.clients[service]
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers["x-request-id"] = structlog.contextvars.get_contextvars().get("request_id", "")
+        try:
+            upstream = await client.request(
+                request.method,
+                request.url.path,
+                params=request.query_params.multi_items(),
+                content=body,
+                headers=headers,
+            )
+        except httpx.TimeoutException:
+            return problem_response(504, "upstream-timeout", f"The {service} service did not answer in time.")
+        except httpx.TransportError:
+            log.warning("upstream_unreachable", service=service)
+            return problem_response(502, "upstream-unreachable", f"The {service} service is unreachable.")
+        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+        out_headers.pop("content-encoding", None)  # httpx already decoded the body
+        out_headers.pop("x-request-id", None)  # the gateway's own middleware sets it
+        return Response(upstream.content, upstream.status_code, headers=out_headers)
+
+    return app
+
+
+async def _probe(client: httpx.AsyncClient, path: str) -> str:
+    try:
+        response = await client.get(path, timeout=5)
+    except httpx.HTTPError as exc:
+        return f"unreachable ({type(exc).__name__})"
+    return "ready" if response.status_code == 200 else f"not ready ({response.status_code})"
+
+
+async def _service_documents(clients: dict[str, httpx.AsyncClient]) -> dict[str, dict[str, Any]]:
+    async def fetch(name: str, client: httpx.AsyncClient) -> tuple[str, dict[str, Any] | None]:
+        try:
+            response = await client.get("/openapi.json", timeout=5)
+            response.raise_for_status()
+            return name, response.json()
+        except httpx.HTTPError:
+            log.warning("openapi_unavailable", service=name)
+            return name, None
+
+    results = await asyncio.gather(*(fetch(n, c) for n, c in clients.items()))
+    return {name: doc for name, doc in results if doc is not None}

@@ -1,0 +1,2 @@
+"""Shared plumbing for JobLink services: settings, database, events, outbox, inbox, bus, relay,
+problem details, logging and metrics. No domain logic lives here."""

@@ -1,0 +1,228 @@
+"""The FastAPI application every service is built from: lifespan (database, bus, relay,
+consumers), health and readiness, Prometheus metrics, request ids and problem details."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import MetaData, Table
+from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
+
+from kit import metrics
+from kit.bus import Bus, RetryPolicy
+from kit.bus.kafka import KafkaBus
+from kit.bus.local import LocalBus
+from kit.consumers import EventConsumer
+from kit.db import Database, sqlite_url
+from kit.events import EventRegistry
+from kit.inbox import Inbox
+from kit.outbox import Outbox
+from kit.problems import install_problem_handlers, problem_response
+from kit.relay import OutboxRelay
+from kit.settings import RuntimeSettings, ServiceSettings
+
+log = structlog.get_logger("kit.app")
+
+
+@dataclass
+class ServiceContext:
+    """What a running service holds; routes and consumers reach it through ``app.state.ctx``."""
+
+    name: str
+    settings: ServiceSettings
+    runtime: RuntimeSettings
+    db: Database
+    bus: Bus
+    outbox: Outbox
+    inbox: Inbox
+    registry: EventRegistry
+    relay: OutboxRelay | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ServiceSpec:
+    """The static description of a service, declared once in its ``app.py``."""
+
+    name: str
+    title: str
+    description: str
+    metadata: MetaData
+    outbox: Table
+    inbox: Table
+    registry: EventRegistry
+    settings_class: type[ServiceSettings]
+    migrations_dir: Path
+    routers: Sequence[APIRouter] = ()
+    consumers: Callable[[ServiceContext], list[EventConsumer]] = lambda _ctx: []
+    version: str = "1.0.0"
+
+
+def database_url(spec: ServiceSpec, settings: ServiceSettings, runtime: RuntimeSettings) -> str:
+    return settings.database_url or sqlite_url(runtime.var_dir, spec.name)
+
+
+def make_bus(runtime: RuntimeSettings, client_id: str) -> Bus:
+    if runtime.bus == "kafka":
+        return KafkaBus(runtime.kafka_bootstrap, client_id, runtime.kafka_partitions)
+    return LocalBus(str(Path(runtime.var_dir).resolve() / "bus.db"))
+
+
+def create_service_app(
+    spec: ServiceSpec,
+    settings: ServiceSettings | None = None,
+    runtime: RuntimeSettings | None = None,
+    bus: Bus | None = None,
+) -> FastAPI:
+    """Build a service app. Pass ``bus`` to share one (embedded runtime, tests); it must be started
+    by its owner. Without it the app makes and owns one from the runtime settings."""
+    settings = settings or spec.settings_class()
+    runtime = runtime or RuntimeSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(database_url(spec, settings, runtime), settings.db_pool_size)
+        own_bus = bus is None
+        the_bus = make_bus(runtime, spec.name) if bus is None else bus
+        ctx = ServiceContext(
+            name=spec.name,
+            settings=settings,
+            runtime=runtime,
+            db=db,
+            bus=the_bus,
+            outbox=Outbox(spec.outbox),
+            inbox=Inbox(spec.inbox),
+            registry=spec.registry,
+        )
+        app.state.ctx = ctx
+        policy = RetryPolicy(
+            settings.consumer_max_attempts, settings.consumer_backoff_s, settings.consumer_backoff_max_s
+        )
+        try:
+            if settings.run_consumers:
+                for consumer in spec.consumers(ctx):
+                    await the_bus.subscribe(consumer.name, consumer.topics, consumer, policy)
+            if own_bus:
+                await the_bus.start()
+            if settings.run_relay:
+                ctx.relay = OutboxRelay(
+                    spec.name,
+                    db,
+                    spec.outbox,
+                    the_bus,
+                    batch_size=settings.relay_batch_size,
+                    poll_interval_s=settings.relay_poll_interval_s,
+                    retention=timedelta(hours=settings.outbox_retention_hours),
+                )
+                db.on_commit(ctx.relay.wake)
+                ctx.relay.start()
+            log.info("service_started", service=spec.name, bus=type(the_bus).__name__, db=db.dialect)
+            yield
+        finally:
+            if ctx.relay is not None:
+                await ctx.relay.stop()
+            if own_bus:
+                await the_bus.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=spec.name)
+    app.include_router(_operations_router())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readyz", summary="Readiness: database and event bus reachable")
+    async def readyz(request: Request) -> Response:
+        ctx: ServiceContext = request.app.state.ctx
+        checks: dict[str, str] = {}
+        for name, probe in (("database", ctx.db.ping), ("bus", ctx.bus.ping)):
+            try:
+                await probe()
+                checks[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - any failure means not ready
+                checks[name] = f"unreachable ({type(exc).__name__})"
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ready", "checks": checks})
+        return problem_response(
+            503, "not-ready", "A dependency is unreachable.", title="Not ready", checks=checks
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+class RequestContextMiddleware:
+    """Request id (taken from ``X-Request-ID`` or made), bound into logs, echoed back; metrics
+    labelled by route template so no id or personal data reaches a label."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id, service=self.service)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: ASGIMessage) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            method = scope["method"]
+            metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, template).observe(
+                time.perf_counter() - started
+            )
+            structlog.contextvars.unbind_contextvars("request_id", "service")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            text = value.decode("latin-1")
+            # Only accept ids of a sane shape, so a header cannot inject into logs.
+            if 0 < len(text) <= 64 and all(c.isalnum() or c in "-_." for c in text):
+                return text
+    return None

@@ -1,0 +1,165 @@
+"""Kafka backend of the bus (aiokafka): idempotent producer with acks=all, consumer groups with
+manual offset commits after the handler, per-partition order, DLQ topics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import IllegalStateError, KafkaError, TopicAlreadyExistsError
+
+from kit.bus import Bus, Message, Subscription, deliver
+from kit.events import TOPIC_OVERRIDES, TOPICS, dlq_topic
+
+log = structlog.get_logger("kit.bus.kafka")
+
+
+def contract_topics() -> list[str]:
+    """Every topic of the event contract together with its DLQ."""
+    topics = sorted(set(TOPICS.values()) | set(TOPIC_OVERRIDES.values()))
+    return topics + [dlq_topic(t) for t in topics]
+
+
+class KafkaBus(Bus):
+    def __init__(self, bootstrap: str, client_id: str, partitions: int = 3) -> None:
+        super().__init__()
+        self.bootstrap = bootstrap
+        self.client_id = client_id
+        self.partitions = partitions
+        self._producer: AIOKafkaProducer | None = None
+        self._consumers: list[AIOKafkaConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    async def ensure_topics(self, topics: Iterable[str]) -> None:
+        """Create missing topics (idempotent); consumers must not subscribe to absent topics."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [t for t in topics if t not in existing]
+            if missing:
+                try:
+                    await admin.create_topics(
+                        [NewTopic(t, num_partitions=self.partitions, replication_factor=1) for t in missing]
+                    )
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+
+    async def _connect(self) -> None:
+        self._stopping.clear()
+        await self.ensure_topics(contract_topics())
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            request_timeout_ms=15000,
+        )
+        await self._producer.start()
+
+    async def _run(self, subscription: Subscription) -> None:
+        consumer = AIOKafkaConsumer(
+            *subscription.topics,
+            bootstrap_servers=self.bootstrap,
+            client_id=f"{self.client_id}.{subscription.group}",
+            group_id=subscription.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+            # A handler with retries may take a while; keep the member in the group meanwhile.
+            max_poll_interval_ms=300000,
+        )
+        await consumer.start()
+        self._consumers.append(consumer)
+        self._tasks.append(asyncio.create_task(self._consume(consumer, subscription)))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for consumer in self._consumers:
+            await consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+        self._tasks.clear()
+        self._consumers.clear()
+        self.started = False
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        if self._producer is None:
+            raise RuntimeError("bus not started")
+        futures = [
+            await self._producer.send(
+                m.topic, m.value, key=m.key.encode(), headers=list(m.headers) or None
+            )
+            for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    async def ping(self) -> None:
+        if self._producer is None:
+            raise RuntimeError("bus not started")
+        await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=5)
+
+    async def _consume(self, consumer: AIOKafkaConsumer, subscription: Subscription) -> None:
+        while not self._stopping.is_set():
+            try:
+                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                await asyncio.gather(
+                    *(
+                        self._process_partition(consumer, subscription, tp, records)
+                        for tp, records in batches.items()
+                    )
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep consuming after a broker hiccup
+                log.exception("consumer_loop_error", consumer=subscription.group)
+                await asyncio.sleep(1)
+
+    async def _process_partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        subscription: Subscription,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+    ) -> None:
+        done = None
+        try:
+            for record in records:
+                message = Message(
+                    topic=record.topic,
+                    key=(record.key or b"").decode(),
+                    value=record.value or b"",
+                    headers=tuple(record.headers or ()),
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+                await deliver(message, subscription, self.publish)
+                done = record.offset
+        finally:
+            if done is not None:
+                await self._commit(consumer, tp, done + 1)
+            if done is None or done != records[-1].offset:
+                # Something failed before the end of the batch: re-read from the first message
+                # not done, so nothing is skipped.
+                try:
+                    consumer.seek(tp, (done + 1) if done is not None else records[0].offset)
+                except IllegalStateError:
+                    pass  # the partition was revoked meanwhile; its next owner starts from the commit
+
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        try:
+            await consumer.commit({tp: offset})
+        except KafkaError as exc:
+            # Lost the partition in a rebalance: its next owner re-reads from the last commit
+            # and the inbox discards what was already applied.
+            log.warning("offset_commit_failed", topic=tp.topic, partition=tp.partition, error=type(exc).__name__)

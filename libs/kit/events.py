@@ -1,0 +1,118 @@
+"""The event envelope (CloudEvents 1.0, JSON) and the registry of typed payloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# Topic per event-type prefix: the contract of SPEC §7.
+TOPICS: dict[str, str] = {
+    "candidate": "candidates.v1",
+    "employer": "vacancies.v1",
+    "vacancy": "vacancies.v1",
+    "jobfair": "jobfairs.v1",
+    "invitation": "jobfairs.v1",
+    "notification": "notifications.v1",
+}
+# invitation.responded is announced by notifications, so it lives on that service's topic.
+TOPIC_OVERRIDES: dict[str, str] = {"invitation.responded": "notifications.v1"}
+
+
+def topic_for(event_type: str) -> str:
+    """The Kafka topic an event type is published on."""
+    if event_type in TOPIC_OVERRIDES:
+        return TOPIC_OVERRIDES[event_type]
+    prefix = event_type.split(".", 1)[0]
+    try:
+        return TOPICS[prefix]
+    except KeyError:
+        raise ValueError(f"no topic for event type {event_type!r}") from None
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+class EventData(BaseModel):
+    """Base class of every event payload: strict about unknown fields, frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Envelope(BaseModel):
+    """A CloudEvents 1.0 envelope; ``subject`` is the aggregate id and the Kafka key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: str
+    type: str
+    subject: str
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any]
+
+    @property
+    def topic(self) -> str:
+        return topic_for(self.type)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        """Parse and validate an envelope; raises ``InvalidEvent`` on anything malformed."""
+        try:
+            return cls.model_validate(orjson.loads(raw))
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEvent(f"malformed envelope: not JSON ({exc.msg})") from exc
+        except ValidationError as exc:
+            raise InvalidEvent(f"malformed envelope: {describe_errors(exc)}") from exc
+
+
+class InvalidEvent(ValueError):
+    """An event that can never be processed (bad JSON, envelope or payload)."""
+
+
+class EventRegistry:
+    """Maps event types to payload models so producers and consumers validate the same way."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, type[EventData]] = {}
+
+    def register(self, event_type: str, model: type[EventData]) -> None:
+        topic_for(event_type)  # fail early on a type without a topic
+        self._models[event_type] = model
+
+    def model(self, event_type: str) -> type[EventData]:
+        try:
+            return self._models[event_type]
+        except KeyError:
+            raise InvalidEvent(f"unknown event type {event_type!r}") from None
+
+    def envelope(self, source: str, subject: str, payload: EventData, event_type: str) -> Envelope:
+        """Build an envelope around a validated payload."""
+        if not isinstance(payload, self.model(event_type)):
+            raise TypeError(f"{event_type} carries {self.model(event_type).__name__}")
+        return Envelope(
+            source=source, type=event_type, subject=subject, data=payload.model_dump(mode="json")
+        )
+
+    def parse(self, envelope: Envelope) -> EventData:
+        """Validate an incoming envelope's data against its type's model."""
+        try:
+            return self.model(envelope.type).model_validate(envelope.data)
+        except ValidationError as exc:
+            raise InvalidEvent(f"{envelope.type} payload invalid: {describe_errors(exc)}") from exc
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Where and why validation failed, without echoing the values (they may be personal)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+    )

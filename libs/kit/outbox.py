@@ -1,0 +1,66 @@
+"""Transactional outbox: events are rows written in the same transaction as the state change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    insert,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.events import Envelope
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+SEQ_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox table in a service's own metadata (each service owns its copy)."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("seq", SEQ_TYPE, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+    )
+
+
+class Outbox:
+    """Writes events into the caller's transaction; the relay publishes them later."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    async def add(self, session: AsyncSession, *envelopes: Envelope) -> None:
+        """Stage events in the current transaction; they leave only if it commits."""
+        if not envelopes:
+            return
+        now = datetime.now(UTC)
+        await session.execute(
+            insert(self.table),
+            [
+                {
+                    "event_id": env.id,
+                    "topic": env.topic,
+                    "key": env.subject,
+                    "event_type": env.type,
+                    "payload": env.to_bytes(),
+                    "created_at": now,
+                }
+                for env in envelopes
+            ],
+        )

@@ -1,0 +1,127 @@
+"""Outbox relay: publishes a service's committed outbox rows in order and marks them sent.
+
+One batch is one database transaction: rows are read in ``seq`` order, published (waiting for
+the bus to acknowledge), then marked. If the relay dies anywhere in between, the rows stay
+unmarked and are published again on restart; consumers drop the duplicates through their inbox.
+On PostgreSQL a transaction-scoped advisory lock lets only one relay of a service publish at a
+time, so running two relays never reorders an aggregate's events. (``seq`` order is commit
+order for one aggregate because its writers serialise on the aggregate's own row.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import Table, delete, func, select, text, update
+
+from kit import metrics
+from kit.bus import Bus, Message
+from kit.db import Database
+
+log = structlog.get_logger("kit.relay")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        service: str,
+        db: Database,
+        table: Table,
+        bus: Bus,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.2,
+        retention: timedelta = timedelta(hours=72),
+    ) -> None:
+        self.service = service
+        self.db = db
+        self.table = table
+        self.bus = bus
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self.retention = retention
+        self._lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Called after a commit so new events leave without waiting for the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"relay:{self.service}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def run(self) -> None:
+        last_cleanup = datetime.min.replace(tzinfo=UTC)
+        while True:
+            try:
+                published = await self.publish_batch()
+                now = datetime.now(UTC)
+                if now - last_cleanup > timedelta(minutes=10):
+                    await self.delete_published(before=now - self.retention)
+                    last_cleanup = now
+                if published == self.batch_size:
+                    continue  # more waiting: no pause
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - bus or database down: keep trying
+                log.exception("relay_batch_failed", service=self.service)
+                await asyncio.sleep(1)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+            except TimeoutError:
+                pass
+
+    async def publish_batch(self) -> int:
+        """Publish one batch; returns how many events were published (0 when idle or locked)."""
+        t = self.table
+        async with self.db.transaction() as session:
+            if self.db.dialect == "postgresql":
+                got = await session.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key}
+                )
+                if not got:
+                    return 0
+            rows = (
+                await session.execute(
+                    select(t.c.seq, t.c.topic, t.c.key, t.c.payload)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
+                return 0
+            await self.bus.publish(
+                [Message(topic=r.topic, key=r.key, value=bytes(r.payload)) for r in rows]
+            )
+            await session.execute(
+                update(t)
+                .where(t.c.seq.in_([r.seq for r in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(len(rows))
+        return len(rows)
+
+    async def backlog(self) -> int:
+        async with self.db.reading() as session:
+            return await session.scalar(
+                select(func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))
+            ) or 0
+
+    async def delete_published(self, before: datetime) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(
+                delete(self.table).where(self.table.c.published_at < before)
+            )

@@ -1,0 +1,38 @@
+"""Typed settings shared by every service; each service subclasses with its own env prefix."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    """Settings common to the whole deployment (env prefix ``JOBLINK_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBLINK_", extra="ignore")
+
+    bus: Literal["memory", "kafka"] = Field("memory", description="event bus backend")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_partitions: int = Field(3, ge=1, description="partitions of topics the platform creates")
+    var_dir: str = "var"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; a service subclass sets ``env_prefix`` and its own fields."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str = Field(
+        "", description="SQLAlchemy async URL; empty means a SQLite file under the var directory"
+    )
+    db_pool_size: int = 10
+    run_relay: bool = Field(True, description="publish this service's outbox from the API process")
+    run_consumers: bool = Field(True, description="consume events in the API process")
+    relay_batch_size: int = Field(500, ge=1)
+    relay_poll_interval_s: float = Field(0.2, gt=0)
+    outbox_retention_hours: float = Field(72, gt=0, description="published rows are kept this long")
+    consumer_max_attempts: int = Field(4, ge=1, description="attempts before a message goes to the DLQ")
+    consumer_backoff_s: float = Field(0.2, ge=0, description="first retry delay, doubled each time")
+    consumer_backoff_max_s: float = Field(5.0, ge=0)

@@ -1,0 +1,1 @@
+"""Notifications service: invitation delivery by e-mail, SMS and webhook, opt-outs and RSVP intake."""

@@ -1,0 +1,5 @@
+"""Event payloads the vacancies service publishes or consumes (the contract of SPEC §7)."""
+
+from kit.events import EventRegistry
+
+registry = EventRegistry()
