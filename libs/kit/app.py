@@ -75,7 +75,9 @@ def database_url(spec: ServiceSpec, settings: ServiceSettings, runtime: RuntimeS
 
 def make_bus(runtime: RuntimeSettings, client_id: str) -> Bus:
     if runtime.bus == "kafka":
-        return KafkaBus(runtime.kafka_bootstrap, client_id, runtime.kafka_partitions)
+        return KafkaBus(
+            runtime.kafka_bootstrap, client_id, runtime.kafka_partitions, runtime.kafka_session_timeout_ms
+        )
     return LocalBus(str(Path(runtime.var_dir).resolve() / "bus.db"))
 
 
@@ -101,7 +103,7 @@ def create_service_app(
             runtime=runtime,
             db=db,
             bus=the_bus,
-            outbox=Outbox(spec.outbox),
+            outbox=Outbox(spec.outbox, spec.registry),
             inbox=Inbox(spec.inbox),
             registry=spec.registry,
         )

@@ -2,7 +2,7 @@
 
 Targets: a service name (``candidates``, ``vacancies``, ``matching``, ``notifications``),
 ``gateway`` (distributed gateway), ``embedded`` (gateway hosting every service in one process),
-or ``module:attribute`` naming a ``ServiceSpec``.
+or ``module:attribute`` naming a ``ServiceSpec`` or a function returning one.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import importlib
 import signal
 import sys
 import time
+from contextlib import AsyncExitStack
 
 import uvicorn
 
-from kit.app import ServiceSpec, create_service_app, database_url
+from kit.app import ServiceSpec, create_service_app, database_url, make_bus
 from kit.logging import configure_logging
 from kit.migrations import upgrade
 from kit.settings import RuntimeSettings
@@ -32,6 +33,8 @@ def load_spec(target: str) -> ServiceSpec:
         spec = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise SystemExit(f"unknown service {target!r}: {exc}") from None
+    if callable(spec) and not isinstance(spec, ServiceSpec):
+        spec = spec()  # a factory, e.g. one that reads its topic from the environment
     if not isinstance(spec, ServiceSpec):
         raise SystemExit(f"{target!r} is not a ServiceSpec")
     return spec
@@ -61,14 +64,23 @@ def serve(target: str, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
 
 
-async def work(target: str) -> None:
-    """Run a service's relay and consumers without HTTP, until SIGTERM or SIGINT."""
-    app = create_service_app(load_spec(target))
+async def work(targets: list[str]) -> None:
+    """Run services' relays and consumers without HTTP until SIGTERM or SIGINT. With the
+    in-process bus the services share one bus, as in the embedded runtime."""
+    runtime = RuntimeSettings()
+    shared = make_bus(runtime, "worker") if runtime.bus == "memory" else None
+    apps = [create_service_app(load_spec(t), runtime=runtime, bus=shared) for t in targets]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with app.router.lifespan_context(app):
+    async with AsyncExitStack() as stack:
+        if shared is not None:
+            await shared.start()
+            stack.push_async_callback(shared.stop)
+        for app in apps:
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        print("worker ready", file=sys.stderr, flush=True)
         await stop.wait()
 
 
@@ -82,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
     p_worker = commands.add_parser("worker", help="run the outbox relay and consumers only")
-    p_worker.add_argument("target")
+    p_worker.add_argument("targets", nargs="+")
     args = parser.parse_args(argv)
 
     runtime = RuntimeSettings()
@@ -92,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "serve":
         serve(args.target, args.host, args.port)
     else:
-        asyncio.run(work(args.target))
+        asyncio.run(work(args.targets))
 
 
 if __name__ == "__main__":

@@ -57,10 +57,6 @@ class Envelope(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
 
-    @property
-    def topic(self) -> str:
-        return topic_for(self.type)
-
     def to_bytes(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json"))
 
@@ -84,10 +80,18 @@ class EventRegistry:
 
     def __init__(self) -> None:
         self._models: dict[str, type[EventData]] = {}
+        self._topics: dict[str, str] = {}
 
-    def register(self, event_type: str, model: type[EventData]) -> None:
-        topic_for(event_type)  # fail early on a type without a topic
+    def register(self, event_type: str, model: type[EventData], topic: str | None = None) -> None:
+        """Declare a payload model; the topic defaults to the contract's topic for the type."""
         self._models[event_type] = model
+        self._topics[event_type] = topic or topic_for(event_type)
+
+    def topic(self, event_type: str) -> str:
+        try:
+            return self._topics[event_type]
+        except KeyError:
+            raise InvalidEvent(f"unknown event type {event_type!r}") from None
 
     def model(self, event_type: str) -> type[EventData]:
         try:

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.events import Envelope
+from kit.events import Envelope, EventRegistry
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 SEQ_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -42,8 +42,9 @@ def outbox_table(metadata: MetaData) -> Table:
 class Outbox:
     """Writes events into the caller's transaction; the relay publishes them later."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, registry: EventRegistry) -> None:
         self.table = table
+        self.registry = registry
 
     async def add(self, session: AsyncSession, *envelopes: Envelope) -> None:
         """Stage events in the current transaction; they leave only if it commits."""
@@ -55,7 +56,7 @@ class Outbox:
             [
                 {
                     "event_id": env.id,
-                    "topic": env.topic,
+                    "topic": self.registry.topic(env.type),
                     "key": env.subject,
                     "event_type": env.type,
                     "payload": env.to_bytes(),

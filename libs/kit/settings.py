@@ -14,6 +14,9 @@ class RuntimeSettings(BaseSettings):
     bus: Literal["memory", "kafka"] = Field("memory", description="event bus backend")
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(3, ge=1, description="partitions of topics the platform creates")
+    kafka_session_timeout_ms: int = Field(
+        10000, ge=1000, description="how soon a dead consumer's partitions move to another member"
+    )
     var_dir: str = "var"
     log_level: str = "INFO"
     log_json: bool = True

@@ -18,14 +18,16 @@ log = structlog.get_logger("kit.bus.kafka")
 
 
 def contract_topics() -> list[str]:
-    """Every topic of the event contract together with its DLQ."""
-    topics = sorted(set(TOPICS.values()) | set(TOPIC_OVERRIDES.values()))
-    return topics + [dlq_topic(t) for t in topics]
+    """Every topic of the event contract (SPEC §7)."""
+    return sorted(set(TOPICS.values()) | set(TOPIC_OVERRIDES.values()))
 
 
 class KafkaBus(Bus):
-    def __init__(self, bootstrap: str, client_id: str, partitions: int = 3) -> None:
+    def __init__(
+        self, bootstrap: str, client_id: str, partitions: int = 3, session_timeout_ms: int = 10000
+    ) -> None:
         super().__init__()
+        self.session_timeout_ms = session_timeout_ms
         self.bootstrap = bootstrap
         self.client_id = client_id
         self.partitions = partitions
@@ -33,14 +35,19 @@ class KafkaBus(Bus):
         self._consumers: list[AIOKafkaConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._known_topics: set[str] = set()
 
     async def ensure_topics(self, topics: Iterable[str]) -> None:
-        """Create missing topics (idempotent); consumers must not subscribe to absent topics."""
+        """Create missing topics and their DLQs (idempotent). A consumer subscribed to an absent
+        topic would not see it appear for minutes, so topics exist before anyone uses them."""
+        wanted = {t for topic in topics for t in (topic, dlq_topic(topic)) if not t.endswith(".dlq.dlq")}
+        if wanted <= self._known_topics:
+            return
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id)
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            missing = [t for t in topics if t not in existing]
+            missing = sorted(wanted - existing)
             if missing:
                 try:
                     await admin.create_topics(
@@ -50,6 +57,7 @@ class KafkaBus(Bus):
                     pass
         finally:
             await admin.close()
+        self._known_topics |= wanted
 
     async def _connect(self) -> None:
         self._stopping.clear()
@@ -65,6 +73,7 @@ class KafkaBus(Bus):
         await self._producer.start()
 
     async def _run(self, subscription: Subscription) -> None:
+        await self.ensure_topics(subscription.topics)
         consumer = AIOKafkaConsumer(
             *subscription.topics,
             bootstrap_servers=self.bootstrap,
@@ -75,6 +84,8 @@ class KafkaBus(Bus):
             max_poll_records=500,
             # A handler with retries may take a while; keep the member in the group meanwhile.
             max_poll_interval_ms=300000,
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=max(500, self.session_timeout_ms // 4),
         )
         await consumer.start()
         self._consumers.append(consumer)
@@ -96,6 +107,7 @@ class KafkaBus(Bus):
     async def publish(self, messages: Sequence[Message]) -> None:
         if self._producer is None:
             raise RuntimeError("bus not started")
+        await self.ensure_topics({m.topic for m in messages})
         futures = [
             await self._producer.send(
                 m.topic, m.value, key=m.key.encode(), headers=list(m.headers) or None
