@@ -117,7 +117,7 @@ async def backend(request, tmp_path) -> AsyncIterator[Backend]:  # noqa: ANN001
         return f"sqlite+aiosqlite:///{tmp_path / prefix}.db"
 
     yield Backend(
-        "embedded", sqlite, lambda _client_id: shared, {"JOBLINK_BUS": "memory", "JOBLINK_VAR_DIR": str(tmp_path)}
+        "embedded", sqlite, lambda _client_id: shared, {"JOBLINK_BUS": "memory", "JOBLINK_VAR": str(tmp_path)}
     )
 
 

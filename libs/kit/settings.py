@@ -17,7 +17,7 @@ class RuntimeSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(
         10000, ge=1000, description="how soon a dead consumer's partitions move to another member"
     )
-    var_dir: str = "var"
+    var_dir: str = Field("var", validation_alias="JOBLINK_VAR", description="local state directory")
     log_level: str = "INFO"
     log_json: bool = True
 

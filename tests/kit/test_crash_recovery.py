@@ -192,7 +192,7 @@ async def test_exactly_once_embedded_when_the_process_is_killed(tmp_path) -> Non
     ledger, tally = Database(ledger_url), Database(tally_url)
     env = {
         "JOBLINK_BUS": "memory",
-        "JOBLINK_VAR_DIR": str(tmp_path),
+        "JOBLINK_VAR": str(tmp_path),
         "JOBLINK_TEST_TOPIC": topic,
         "JOBLINK_LEDGER_DATABASE_URL": ledger_url,
         "JOBLINK_LEDGER_RELAY_BATCH_SIZE": "100",

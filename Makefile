@@ -1,0 +1,44 @@
+# JobLink: `make run` (embedded, needs only Python) and `make test` (starts PostgreSQL and Kafka).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export JOBLINK_VAR ?= $(CURDIR)/var
+
+.PHONY: help venv run migrate test up down lock clean
+
+help:
+	@echo "make run      embedded runtime on http://127.0.0.1:$(PORT) (Swagger UI at /docs)"
+	@echo "make test     the whole suite against real PostgreSQL and Kafka (started and stopped here)"
+	@echo "make up/down  PostgreSQL, Kafka and every service as its own process"
+	@echo "make migrate  apply database migrations of every service"
+
+venv: $(VENV)/.installed
+
+# Installs exactly the versions of requirements.lock (ranges live in pyproject.toml).
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[test]"
+	@touch $@
+
+migrate: venv
+	$(PY) -m kit.cli migrate all
+
+run: venv migrate
+	$(PY) -m kit.cli serve embedded --port $(PORT)
+
+test: venv
+	deploy/local/with-infra.sh env JOBLINK_TEST_REQUIRE_INFRA=1 $(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
+
+up: venv
+	deploy/local/up.sh
+
+down:
+	deploy/local/down.sh
+
+lock:
+	$(PY) -m pip freeze --exclude-editable --disable-pip-version-check | grep -iv '^pyinstrument' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

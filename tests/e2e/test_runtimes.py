@@ -1,0 +1,87 @@
+"""The two runtimes started by their real commands: `make run` (embedded) and `make up`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.routes import SERVICES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def test_make_run_serves_swagger_ui_and_every_service(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["make", "run", f"PORT={port}"],
+            cwd=REPO,
+            env={**os.environ, "JOBLINK_VAR": str(tmp_path / "var")},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/readyz", process, log)
+        docs = httpx.get(f"{base}/docs")
+        assert docs.status_code == 200 and "swagger-ui" in docs.text
+        spec = httpx.get(f"{base}/openapi.json").json()
+        assert spec["info"]["title"] == "JobLink API"
+        for service in SERVICES:
+            assert httpx.get(f"{base}/services/{service}/healthz").status_code == 200
+            assert httpx.get(f"{base}/services/{service}/readyz").json()["status"] == "ready"
+        for service in SERVICES:  # each service keeps its own SQLite file
+            assert (tmp_path / "var" / f"{service}.db").exists()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
+    for infra in ("postgres", "kafka"):
+        if subprocess.run([REPO / "deploy/local" / f"{infra}.sh", "status"], capture_output=True).returncode:
+            pytest.skip(f"the local {infra} server is not the one in use")
+    up = subprocess.run(["make", "up"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        ready = httpx.get("http://127.0.0.1:8000/readyz", timeout=10).json()
+        assert ready == {"status": "ready", "services": {s: "ready" for s in SERVICES}}
+        pids = set()
+        for port in (8101, 8102, 8103, 8104):
+            body = httpx.get(f"http://127.0.0.1:{port}/readyz").json()
+            assert body["checks"] == {"database": "ok", "bus": "ok"}
+        for name in (*SERVICES, "gateway"):
+            pids.add((REPO / "var/up" / f"{name}.pid").read_text().strip())
+        assert len(pids) == len(SERVICES) + 1
+    finally:
+        down = subprocess.run(["make", "down"], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert down.returncode == 0, down.stdout + down.stderr
