@@ -1,0 +1,79 @@
+"""A service app built by the kit: health, readiness, metrics and problem details."""
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from kit.app import ServiceSpec, create_service_app
+from kit.bus.local import LocalBus
+from kit.problems import Problem
+from kit.settings import RuntimeSettings
+from tests.kit.harness import create_tables
+from tests.kit.ledger import LedgerBase, LedgerSettings, ledger_spec
+
+
+class Body(BaseModel):
+    full_name: str = Field(min_length=2)
+    phone: str = Field(pattern=r"^\+84\d{9}$")
+
+
+router = APIRouter()
+
+
+@router.post("/api/v1/things")
+async def make_thing(body: Body) -> dict[str, str]:
+    return {"ok": "yes"}
+
+
+@router.get("/api/v1/things/{thing_id}")
+async def get_thing(thing_id: str) -> dict[str, str]:
+    raise Problem(404, "thing-not-found", f"No thing {thing_id}.")
+
+
+@pytest.fixture
+async def client(tmp_path):  # noqa: ANN001, ANN201
+    url = f"sqlite+aiosqlite:///{tmp_path / 'svc.db'}"
+    await create_tables(url, LedgerBase.metadata)
+    spec: ServiceSpec = ledger_spec("test.things")
+    spec.routers = [router]
+    bus = LocalBus()
+    await bus.start()
+    app = create_service_app(spec, LedgerSettings(database_url=url), RuntimeSettings(), bus)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as c:
+            yield c
+    await bus.stop()
+
+
+async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "alive"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "bus": "ok"}
+    await client.get("/api/v1/things/abc-0912345678")
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/api/v1/things/{thing_id}"' in metrics
+    assert "0912345678" not in metrics
+
+
+async def test_validation_errors_are_problem_details_without_values(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/things", json={"full_name": "A", "phone": "0912345678"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 422 and body["type"].endswith("/validation-error")
+    assert {e["field"] for e in body["errors"]} == {"full_name", "phone"}
+    assert "0912345678" not in response.text
+
+
+async def test_domain_errors_and_unknown_paths_are_problem_details(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/v1/things/x1")
+    assert missing.status_code == 404 and missing.json()["type"].endswith("/thing-not-found")
+    unknown = await client.get("/nowhere")
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+
+
+async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"x-request-id": "req-123"})
+    assert response.headers["x-request-id"] == "req-123"
+    assert len((await client.get("/healthz")).headers["x-request-id"]) == 32
