@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export JOBLINK_VAR ?= $(CURDIR)/var
 
-.PHONY: help venv run migrate test up down lock clean
+.PHONY: help venv run migrate test bench up down lock clean
 
 help:
 	@echo "make run      embedded runtime on http://127.0.0.1:$(PORT) (Swagger UI at /docs)"
 	@echo "make test     the whole suite against real PostgreSQL and Kafka (started and stopped here)"
 	@echo "make up/down  PostgreSQL, Kafka and every service as its own process"
 	@echo "make migrate  apply database migrations of every service"
+	@echo "make bench    benchmarks (docs/benchmarks.md)"
 
 venv: $(VENV)/.installed
 
@@ -30,6 +31,9 @@ run: venv migrate
 
 test: venv
 	deploy/local/with-infra.sh env JOBLINK_TEST_REQUIRE_INFRA=1 $(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
+
+bench: venv
+	deploy/local/with-infra.sh $(PY) -m bench.messaging
 
 up: venv
 	deploy/local/up.sh

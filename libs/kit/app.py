@@ -114,7 +114,8 @@ def create_service_app(
         try:
             if settings.run_consumers:
                 for consumer in spec.consumers(ctx):
-                    await the_bus.subscribe(consumer.name, consumer.topics, consumer, policy)
+                    batch = consumer.handle_batch if settings.consumer_batch else None
+                    await the_bus.subscribe(consumer.name, consumer.topics, consumer, policy, batch)
             if own_bus:
                 await the_bus.start()
             if settings.run_relay:

@@ -67,11 +67,10 @@ class Database:
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(
             self.engine.execution_options(sqlite_begin="DEFERRED"),
             expire_on_commit=False,
-            autoflush=False,
         )
         self._after_commit: list[Callable[[], None]] = []
 

@@ -31,12 +31,18 @@ class Inbox:
         On PostgreSQL a concurrent claim of the same event waits for the first transaction and
         then sees the conflict, so the effect can never be applied twice.
         """
-        dialect = session.bind.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        return event_id in await self.claim_many(session, consumer, [event_id])
+
+    async def claim_many(self, session: AsyncSession, consumer: str, event_ids: list[str]) -> set[str]:
+        """The subset of ``event_ids`` that is new for this consumer, claimed in one statement."""
+        if not event_ids:
+            return set()
+        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        now = datetime.now(UTC)
         stmt = (
             insert(self.table)
-            .values(consumer=consumer, event_id=event_id, received_at=datetime.now(UTC))
+            .values([{"consumer": consumer, "event_id": e, "received_at": now} for e in dict.fromkeys(event_ids)])
             .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+            .returning(self.table.c.event_id)
         )
-        result = await session.execute(stmt)
-        return result.rowcount == 1
+        return set((await session.scalars(stmt)).all())

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(500, ge=1)
     relay_poll_interval_s: float = Field(0.2, gt=0)
     outbox_retention_hours: float = Field(72, gt=0, description="published rows are kept this long")
+    consumer_batch: bool = Field(
+        True, description="apply consecutive messages of a partition in one transaction (up to 100)"
+    )
     consumer_max_attempts: int = Field(4, ge=1, description="attempts before a message goes to the DLQ")
     consumer_backoff_s: float = Field(0.2, ge=0, description="first retry delay, doubled each time")
     consumer_backoff_max_s: float = Field(5.0, ge=0)

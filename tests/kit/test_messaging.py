@@ -8,10 +8,11 @@ import random
 import pytest
 from sqlalchemy import func, select
 
+from kit.bus import Message
 from kit.events import Envelope
 from tests.conftest import Backend, unique_topic, wait_for
 from tests.kit.harness import run_pair
-from tests.kit.ledger import CREDITED, Account, credit
+from tests.kit.ledger import CREDITED, Account, Credited, credit
 
 
 async def test_events_arrive_in_order_per_aggregate(backend: Backend) -> None:
@@ -97,3 +98,22 @@ async def test_poison_message_goes_to_dlq_and_the_rest_flows(backend: Backend) -
         assert dead.header("joblink.original_topic") == topic
         assert "amount" in dead.header("joblink.error")
         assert "lots" not in dead.header("joblink.error")  # values are not echoed
+
+
+async def test_a_message_delivered_twice_is_applied_once(backend: Backend) -> None:
+    topic = unique_topic()
+    async with run_pair(backend, topic) as run:
+        payload = Credited(account="dup", amount=4, seq=1)
+        envelope = run.ledger.registry.envelope("/test/ledger", "dup", payload, CREDITED)
+        message = Message(topic=topic, key="dup", value=envelope.to_bytes())
+        await run.ledger_bus.publish([message, message])  # as a relay killed before marking would
+        await run.ledger_bus.publish([message])
+        async with run.ledger.db.transaction() as session:
+            await credit(session, run.ledger.outbox, "marker", 1)
+
+        async def marker_consumed() -> bool:
+            return "marker" in await run.totals()
+
+        await wait_for(marker_consumed, what="the marker event")
+        dup = (await run.totals())["dup"]
+        assert (dup.amount, dup.events) == (4, 1)

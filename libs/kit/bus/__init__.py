@@ -39,6 +39,7 @@ class Message:
 
 
 Handler = Callable[[Message], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Message]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Subscription:
     topics: tuple[str, ...]
     handler: Handler
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    batch_handler: BatchHandler | None = None
 
 
 class Bus(ABC):
@@ -69,10 +71,17 @@ class Bus(ABC):
         self.started = False
 
     async def subscribe(
-        self, group: str, topics: Sequence[str], handler: Handler, policy: RetryPolicy | None = None
+        self,
+        group: str,
+        topics: Sequence[str],
+        handler: Handler,
+        policy: RetryPolicy | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
-        """Add a consumer group; on a running bus it starts consuming at once."""
-        subscription = Subscription(group, tuple(topics), handler, policy or RetryPolicy())
+        """Add a consumer group; on a running bus it starts consuming at once. A
+        ``batch_handler`` handles consecutive messages of a partition all or nothing (one
+        database transaction); when it fails, they are handled one by one with ``handler``."""
+        subscription = Subscription(group, tuple(topics), handler, policy or RetryPolicy(), batch_handler)
         self.subscriptions.append(subscription)
         if self.started:
             await self._run(subscription)
@@ -115,6 +124,27 @@ def dead_letter(message: Message, group: str, error: BaseException, attempts: in
         ("joblink.original_offset", str(message.offset).encode()),
     )
     return Message(topic=dlq_topic(message.topic), key=message.key, value=message.value, headers=headers)
+
+
+async def deliver_all(
+    messages: Sequence[Message],
+    subscription: Subscription,
+    publish: Callable[[Sequence[Message]], Awaitable[None]],
+) -> None:
+    """Deliver consecutive messages of one partition: as one batch when the subscription can,
+    else (or when the batch fails) one by one with retries and the DLQ."""
+    if subscription.batch_handler is not None and len(messages) > 1:
+        try:
+            await subscription.batch_handler(messages)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - find the culprit message by message
+            log.info("event_batch_failed", consumer=subscription.group, size=len(messages), error=type(exc).__name__)
+        else:
+            metrics.CONSUMED.labels(subscription.group, messages[0].topic, "ok").inc(len(messages))
+            return
+    for message in messages:
+        await deliver(message, subscription, publish)
 
 
 async def deliver(

@@ -11,10 +11,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import IllegalStateError, KafkaError, TopicAlreadyExistsError
 
-from kit.bus import Bus, Message, Subscription, deliver
+from kit.bus import Bus, Message, Subscription, deliver_all
 from kit.events import TOPIC_OVERRIDES, TOPICS, dlq_topic
 
 log = structlog.get_logger("kit.bus.kafka")
+BATCH = 100  # messages of one partition handled in one database transaction at most
 
 
 def contract_topics() -> list[str]:
@@ -146,17 +147,10 @@ class KafkaBus(Bus):
     ) -> None:
         done = None
         try:
-            for record in records:
-                message = Message(
-                    topic=record.topic,
-                    key=(record.key or b"").decode(),
-                    value=record.value or b"",
-                    headers=tuple(record.headers or ()),
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-                await deliver(message, subscription, self.publish)
-                done = record.offset
+            for start in range(0, len(records), BATCH):
+                chunk = records[start : start + BATCH]
+                await deliver_all([_message(r) for r in chunk], subscription, self.publish)
+                done = chunk[-1].offset
         finally:
             if done is not None:
                 await self._commit(consumer, tp, done + 1)
@@ -175,3 +169,14 @@ class KafkaBus(Bus):
             # Lost the partition in a rebalance: its next owner re-reads from the last commit
             # and the inbox discards what was already applied.
             log.warning("offset_commit_failed", topic=tp.topic, partition=tp.partition, error=type(exc).__name__)
+
+
+def _message(record: ConsumerRecord) -> Message:
+    return Message(
+        topic=record.topic,
+        key=(record.key or b"").decode(),
+        value=record.value or b"",
+        headers=tuple(record.headers or ()),
+        partition=record.partition,
+        offset=record.offset,
+    )

@@ -15,7 +15,7 @@ import aiosqlite
 import orjson
 import structlog
 
-from kit.bus import Bus, Message, Subscription, deliver
+from kit.bus import Bus, Message, Subscription, deliver_all
 
 log = structlog.get_logger("kit.bus.local")
 
@@ -113,7 +113,7 @@ class LocalBus(Bus):
                 row = await cursor.fetchone()
         return row[0] if row else 0
 
-    async def _fetch(self, topic: str, partition: int, offset: int, limit: int = 200) -> list[Message]:
+    async def _fetch(self, topic: str, partition: int, offset: int, limit: int = 100) -> list[Message]:
         assert self._db is not None
         async with self._lock:
             async with self._db.execute(
@@ -159,9 +159,8 @@ class LocalBus(Bus):
                         except TimeoutError:
                             pass
                     continue
-                for message in batch:
-                    await deliver(message, subscription, self.publish)
-                    position = message.offset + 1
+                await deliver_all(batch, subscription, self.publish)
+                position = batch[-1].offset + 1
                 await self._commit(subscription.group, topic, partition, position)
             except asyncio.CancelledError:
                 raise
