@@ -24,6 +24,7 @@ from gateway.settings import GatewaySettings
 from kit.app import RequestContextMiddleware
 from kit.bus import Bus
 from kit.problems import install_problem_handlers, problem_response
+from reference.api import router as reference_router
 
 log = structlog.get_logger("gateway")
 
@@ -88,6 +89,8 @@ def create_app(
     )
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, service="gateway")
+
+    app.include_router(reference_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
     async def healthz() -> dict[str, str]:
