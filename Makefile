@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export JOBLINK_VAR ?= $(CURDIR)/var
 
-.PHONY: help venv run migrate test bench up down lock clean
+.PHONY: help venv run migrate test bench demo up down lock clean
 
 help:
 	@echo "make run      embedded runtime on http://127.0.0.1:$(PORT) (Swagger UI at /docs)"
@@ -14,6 +14,7 @@ help:
 	@echo "make up/down  PostgreSQL, Kafka and every service as its own process"
 	@echo "make migrate  apply database migrations of every service"
 	@echo "make bench    benchmarks (docs/benchmarks.md)"
+	@echo "make demo     generate a demo population under var/demo"
 
 venv: $(VENV)/.installed
 
@@ -33,7 +34,15 @@ test: venv
 	deploy/local/with-infra.sh env JOBLINK_TEST_REQUIRE_INFRA=1 $(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 bench: venv
+	$(PY) -m bench.reference
 	deploy/local/with-infra.sh $(PY) -m bench.messaging
+
+# A small deterministic population in the import formats (loaded by the import endpoints).
+demo: venv
+	mkdir -p $(JOBLINK_VAR)/demo
+	$(PY) -m reference.population candidates --count 500 --seed 1 -o $(JOBLINK_VAR)/demo/candidates.csv
+	$(PY) -m reference.population employers --count 40 --seed 1 -o $(JOBLINK_VAR)/demo/employers.csv
+	$(PY) -m reference.population vacancies --count 40 --seed 1 -o $(JOBLINK_VAR)/demo/vacancies.csv
 
 up: venv
 	deploy/local/up.sh

@@ -107,6 +107,7 @@ class PopulationGenerator:
         vocab: SkillVocabulary | None = None,
     ) -> None:
         self.rng = random.Random(seed)
+        self._tax_codes: set[str] = set()
         self.as_of = as_of
         self.geo = geo or geography()
         occs = occs or occupations()
@@ -183,7 +184,7 @@ class PopulationGenerator:
     def candidate(self, i: int) -> dict[str, object]:
         gender = self.rng.choice(("male", "female"))
         born = self._birth_date()
-        age = (self.as_of - born).days // 365
+        age = self.as_of.year - born.year - ((self.as_of.month, self.as_of.day) < (born.month, born.day))
         area = self._area_of_residence()
         occupation = self._choice(self.occupations)
         pool = self.skills_by_occupation.get(occupation, [])
@@ -217,11 +218,12 @@ class PopulationGenerator:
             groups.remove("near_poor_household")
         legacy_only = self.rng.random() < 0.15
         province = self.geo.legacy_district(area.legacy_district).province_code if area.legacy_district else "31"
+        name = self._name(gender)
         email = None
         if self.rng.random() < 0.35:
-            email = f"{_strip_diacritics(self._name(gender)).lower().replace(' ', '.')}{i}@example.vn"
+            email = f"{_strip_diacritics(name).lower().replace(' ', '.')}{i}@example.vn"
         return {
-            "full_name": self._name(gender),
+            "full_name": name,
             "date_of_birth": born.isoformat(),
             "gender": gender,
             "phone": self._phone(),
@@ -250,9 +252,12 @@ class PopulationGenerator:
         brand = self.rng.choice(FDI_BRANDS if fdi else BRANDS)
         form = "Công ty TNHH" if fdi or self.rng.random() < 0.5 else "Công ty Cổ phần"
         name = f"{form} {sector} {brand} {'Việt Nam' if fdi else 'Hải Phòng'} {i + 1}"
-        tax = "02" + "".join(str(self.rng.randrange(10)) for _ in range(8))
-        if self.rng.random() < 0.1:
-            tax += f"-{self.rng.randint(1, 20):03d}"
+        tax = ""
+        while not tax or tax in self._tax_codes:  # tax codes are unique
+            tax = "02" + "".join(str(self.rng.randrange(10)) for _ in range(8))
+            if self.rng.random() < 0.1:
+                tax += f"-{self.rng.randint(1, 20):03d}"
+        self._tax_codes.add(tax)
         return {
             "ref": f"E{i + 1:05d}",
             "name": name,
@@ -323,7 +328,7 @@ def write_records(records: Iterator[dict[str, object]], fmt: str, out: io.TextIO
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(columns or record), lineterminator="\n")
                 writer.writeheader()
-            writer.writerow(record)
+            writer.writerow({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in record.items()})
             n += 1
     else:
         for record in records:

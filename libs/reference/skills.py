@@ -19,16 +19,19 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from reference.text import clean, key
+from reference.text import clean, fold, key
 
 DATA = Path(__file__).parent / "data"
-_SEPARATORS = re.compile(r"[,;/\n\r|+•·]+|\s+-\s+|\s+(?:và|va|hoặc|hoac)\s+", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[,;/\n\r|•·]+|\s+[-+]\s+|\s+(?:và|va|hoặc|hoac)\s+", re.IGNORECASE)
 _CODE = re.compile(r"^SK\d{4}$", re.IGNORECASE)
 # Words around a skill that qualify it rather than name it ("biết hàn điện", "lái xe giỏi").
-STOPWORDS = frozenset(
-    "biet co kinh nghiem nam thang thanh thao gioi tot kha lam duoc viec nghe ky nang ve cac nhung "
-    "va hoac voi trong cho tai de mot so".split()
+# Compared as written (lowercase), so "có" is a qualifier but "cờ" (chess) is not; the
+# unaccented forms stand for input typed without diacritics.
+_QUALIFIERS = (
+    "biết có kinh nghiệm năm tháng thành thạo giỏi tốt khá làm được việc nghề kỹ năng về các những "
+    "và hoặc với trong cho tại để một số"
 )
+STOPWORDS = frozenset(_QUALIFIERS.split()) | frozenset(fold(_QUALIFIERS).split())
 
 
 class UnknownSkill(ValueError):
@@ -117,13 +120,14 @@ class SkillVocabulary:
             return [SkillMatch(self._by_key[whole], phrase, "exact", 100.0)]
         words = phrase.split()
         folded = [key(w) for w in words]
+        lowered = [w.lower().strip(".:()[]!?\"'") for w in words]
         matches: list[tuple[int, SkillMatch]] = []
         covered = [False] * len(words)
         i = 0
         while i < len(words):
             for n in range(min(self._longest, len(words) - i), 0, -1):
                 candidate = " ".join(t for t in folded[i : i + n] if t)
-                if candidate and candidate in self._by_key and not (n == 1 and candidate in STOPWORDS):
+                if candidate and candidate in self._by_key and not (n == 1 and lowered[i] in STOPWORDS):
                     matches.append((i, SkillMatch(self._by_key[candidate], " ".join(words[i : i + n]), "alias", 100.0)))
                     covered[i : i + n] = [True] * n
                     i += n
@@ -133,12 +137,12 @@ class SkillVocabulary:
         # Runs of words no alias covered: a typo of a known skill, or a skill we do not know.
         run: list[int] = []
         for j in range(len(words) + 1):
-            if j < len(words) and not covered[j] and folded[j] not in STOPWORDS and folded[j]:
+            if j < len(words) and not covered[j] and _meaningful(lowered[j], folded[j]):
                 run.append(j)
                 continue
-            if run:
+            if run and len(" ".join(folded[k] for k in run)) >= 2:
                 matches.append((run[0], self._unknown(" ".join(words[run[0] : run[-1] + 1]))))
-                run = []
+            run = []
         return [m for _, m in sorted(matches, key=lambda pair: pair[0])]
 
     def _unknown(self, text: str) -> SkillMatch:
@@ -148,6 +152,11 @@ class SkillVocabulary:
             if best is not None:
                 return SkillMatch(self._by_key[best[0]], text, "fuzzy", float(best[1]))
         return SkillMatch(None, text, "free_text", 0.0)
+
+
+def _meaningful(word: str, folded: str) -> bool:
+    """Words that can be part of a skill's name: not a qualifier, not a bare number."""
+    return bool(folded) and word not in STOPWORDS and not folded.isdigit()
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
-_NON_WORD = re.compile(r"[^\w]+")
+_NON_WORD = re.compile(r"[^\w+#]+")  # keeps C++ and C# apart from C
 # Characters whose decomposition keeps no base letter plus marks (đ/Đ have none at all).
 _EXTRA_FOLDS = str.maketrans({"đ": "d", "Đ": "d", "ð": "d"})
 
