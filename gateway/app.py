@@ -1,4 +1,5 @@
-"""The gateway application: routes /api/v1 to services, merges their OpenAPI into one Swagger UI.
+"""The gateway application: authenticates clients, routes /api/v1 to the owning service, merges
+the services' OpenAPI into one Swagger UI.
 
 Distributed, each service is reached over HTTP at its URL. Embedded, the gateway hosts the
 service apps itself and reaches them through in-process ASGI transports: same routing, no network.
@@ -9,21 +10,31 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 
+from gateway.api import router as gateway_router
+from gateway.clients import ClientRegistry
 from gateway.openapi import merge_openapi
+from gateway.ratelimit import MemoryBuckets, PostgresBuckets
 from gateway.routes import service_for
+from gateway.security import Authenticator, GatewaySecurityMiddleware
 from gateway.settings import GatewaySettings
-from kit.app import RequestContextMiddleware
+from gateway.tokens import ExternalTokens, TokenIssuer, load_or_create_key
+from kit.app import RequestContextMiddleware, identity_codec
 from kit.bus import Bus
+from kit.db import Database, sqlite_url
 from kit.problems import install_problem_handlers, problem_response
+from kit.settings import RuntimeSettings
 from reference.api import router as reference_router
 
 log = structlog.get_logger("gateway")
@@ -40,15 +51,49 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 def create_app(
     settings: GatewaySettings | None = None,
+    runtime: RuntimeSettings | None = None,
     hosted: dict[str, FastAPI] | None = None,
     bus: Bus | None = None,
 ) -> FastAPI:
     """The gateway. ``hosted`` service apps (embedded runtime) are started with it, after ``bus``."""
     settings = settings or GatewaySettings()
+    runtime = runtime or RuntimeSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            db = Database(settings.database_url or sqlite_url(runtime.var_dir, "gateway"))
+            stack.push_async_callback(db.dispose)
+            app.state.db = db
+            app.state.clients = ClientRegistry(db)
+            key_file = Path(settings.signing_key_file or Path(runtime.var_dir) / "gateway-signing-key.pem")
+            app.state.tokens = TokenIssuer(
+                load_or_create_key(key_file), settings.token_issuer, settings.token_audience, settings.token_ttl_s
+            )
+            external = None
+            if settings.external_jwks_url:
+                jwks_client = await stack.enter_async_context(httpx.AsyncClient())
+                external = ExternalTokens(
+                    settings.external_jwks_url,
+                    settings.external_issuer or "",
+                    settings.external_audience or settings.token_audience,
+                    jwks_client,
+                )
+            app.state.authenticator = Authenticator(app.state.tokens, app.state.clients, external)
+            app.state.identity = identity_codec(runtime)
+            if app.state.identity is None:
+                raise RuntimeError("JOBLINK_INTERNAL_TOKEN_KEY is required: the services verify the identity it signs")
+            per_second = settings.rate_limit_per_minute / 60
+            shared = settings.rate_limit_store == "database" or (
+                settings.rate_limit_store == "auto" and db.dialect == "postgresql"
+            )
+            app.state.buckets = (
+                PostgresBuckets(db, settings.rate_limit_burst, per_second)
+                if shared
+                else MemoryBuckets(settings.rate_limit_burst, per_second)
+            )
+            await _bootstrap_admin(app, settings)
+
             if hosted:
                 if bus is not None:
                     await bus.start()
@@ -62,7 +107,7 @@ def create_app(
             else:
                 transports = {name: httpx.AsyncHTTPTransport(retries=0) for name in settings.service_urls}
                 bases = dict(settings.service_urls)
-            app.state.clients = {
+            app.state.upstreams = {
                 name: await stack.enter_async_context(
                     httpx.AsyncClient(
                         transport=transports[name],
@@ -79,7 +124,9 @@ def create_app(
         title="JobLink API",
         description=(
             "Labour-market supply and demand matching for the public employment service of "
-            "Hải Phòng: candidates, employers and vacancies, matches, job fairs and invitations."
+            "Hải Phòng: candidates, employers and vacancies, matches, job fairs and invitations.\n\n"
+            "Authorize with your client id and secret (OAuth2 client credentials); every call "
+            "then carries the token."
         ),
         version="1.0.0",
         lifespan=lifespan,
@@ -88,8 +135,16 @@ def create_app(
         redoc_url=None,
     )
     install_problem_handlers(app)
+    app.add_middleware(GatewaySecurityMiddleware, state=app.state)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=_METHODS,
+            allow_headers=["authorization", "content-type", "x-request-id"],
+        )
     app.add_middleware(RequestContextMiddleware, service="gateway")
-
+    app.include_router(gateway_router)
     app.include_router(reference_router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness")
@@ -98,9 +153,13 @@ def create_app(
 
     @app.get("/readyz", tags=["operations"], summary="Readiness of the gateway and every service")
     async def readyz(request: Request) -> Response:
-        clients: dict[str, httpx.AsyncClient] = request.app.state.clients
-        results = await asyncio.gather(*(_probe(c, "/readyz") for c in clients.values()))
-        services = dict(zip(clients, results, strict=True))
+        upstreams: dict[str, httpx.AsyncClient] = request.app.state.upstreams
+        results = await asyncio.gather(*(_probe(c, "/readyz") for c in upstreams.values()))
+        services = dict(zip(upstreams, results, strict=True))
+        try:
+            await request.app.state.db.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            services["gateway-database"] = f"unreachable ({type(exc).__name__})"
         if all(v == "ready" for v in services.values()):
             return JSONResponse({"status": "ready", "services": services})
         return problem_response(
@@ -109,28 +168,33 @@ def create_app(
 
     @app.get("/services/{name}/{probe}", tags=["operations"], summary="A service's health or readiness")
     async def service_probe(name: str, probe: str, request: Request) -> Response:
-        clients: dict[str, httpx.AsyncClient] = request.app.state.clients
-        if name not in clients or probe not in ("healthz", "readyz"):
+        upstreams: dict[str, httpx.AsyncClient] = request.app.state.upstreams
+        if name not in upstreams or probe not in ("healthz", "readyz"):
             return problem_response(404, "not-found", "No such service probe.")
-        upstream = await clients[name].get(f"/{probe}")
+        upstream = await upstreams[name].get(f"/{probe}")
         return Response(upstream.content, upstream.status_code, media_type=upstream.headers.get("content-type"))
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
         if request.app.state.openapi is None:
-            docs = await _service_documents(request.app.state.clients)
+            docs = await _service_documents(request.app.state.upstreams)
             own = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             merged = merge_openapi(own, docs)
-            if len(docs) == len(request.app.state.clients):
+            if len(docs) == len(request.app.state.upstreams):
                 request.app.state.openapi = merged  # cache only a complete document
             return JSONResponse(merged)
         return JSONResponse(request.app.state.openapi)
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="JobLink API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="JobLink API",
+            init_oauth={"appName": "JobLink Swagger UI"},
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
 
     @app.api_route("/api/v1/{path:path}", methods=_METHODS, include_in_schema=False)
     async def proxy(request: Request) -> Response:
@@ -143,7 +207,7 @@ def create_app(
         body = await request.body()
         if len(body) > settings.max_body_bytes:
             return problem_response(413, "payload-too-large", "The request body is too large.")
-        client: httpx.AsyncClient = request.app.state.clients[service]
+        client: httpx.AsyncClient = request.app.state.upstreams[service]
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["x-request-id"] = structlog.contextvars.get_contextvars().get("request_id", "")
         try:
@@ -165,6 +229,21 @@ def create_app(
         return Response(upstream.content, upstream.status_code, headers=out_headers)
 
     return app
+
+
+async def _bootstrap_admin(app: FastAPI, settings: GatewaySettings) -> None:
+    """The first admin client, from JOBLINK_ADMIN_CLIENT_ID / JOBLINK_ADMIN_CLIENT_SECRET."""
+    if not (settings.admin_client_id and settings.admin_client_secret):
+        return
+    registry: ClientRegistry = app.state.clients
+    secret = settings.admin_client_secret.get_secret_value()
+    try:
+        async with app.state.db.transaction() as session:
+            await registry.ensure_admin(session, settings.admin_client_id, secret)
+    except IntegrityError:
+        # Another replica created it at the same moment; make sure it matches the settings.
+        async with app.state.db.transaction() as session:
+            await registry.ensure_admin(session, settings.admin_client_id, secret)
 
 
 async def _probe(client: httpx.AsyncClient, path: str) -> str:

@@ -22,6 +22,15 @@ for infra in postgres kafka; do
 done
 
 export JOBLINK_BUS=kafka JOBLINK_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" JOBLINK_VAR="$VAR"
+# Secrets of this local deployment, made once and kept (mode 0600) under var/up.
+secret() {  # secret FILE: print the secret in FILE, creating it first
+    [[ -s $1 ]] || (umask 077; "$PY" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$1")
+    cat "$1"
+}
+JOBLINK_INTERNAL_TOKEN_KEY=$(secret "$RUN/internal-token.key")
+JOBLINK_ADMIN_CLIENT_SECRET=$(secret "$RUN/admin-client.secret")
+export JOBLINK_INTERNAL_TOKEN_KEY JOBLINK_ADMIN_CLIENT_SECRET JOBLINK_ADMIN_CLIENT_ID=${JOBLINK_ADMIN_CLIENT_ID:-local-admin}
+export JOBLINK_GATEWAY_DATABASE_URL="postgresql+asyncpg://joblink:joblink@127.0.0.1:$PGPORT/joblink_gateway"
 for svc in $SERVICES; do
     upper=${svc^^}
     export "JOBLINK_${upper}_DATABASE_URL=postgresql+asyncpg://joblink:joblink@127.0.0.1:$PGPORT/joblink_$svc"
@@ -69,3 +78,4 @@ for svc in $SERVICES; do
 done
 wait_ready gateway "$GATEWAY_PORT"
 echo "JobLink is up in $(( SECONDS - T0 ))s: Swagger UI at http://127.0.0.1:$GATEWAY_PORT/docs (make down stops it)"
+echo "Admin client: $JOBLINK_ADMIN_CLIENT_ID / secret in $RUN/admin-client.secret"

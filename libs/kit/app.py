@@ -20,6 +20,7 @@ from sqlalchemy import MetaData, Table
 from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
 
 from kit import metrics
+from kit.auth import IdentityCodec
 from kit.bus import Bus, RetryPolicy
 from kit.bus.kafka import KafkaBus
 from kit.bus.local import LocalBus
@@ -69,6 +70,15 @@ class ServiceSpec:
     version: str = "1.0.0"
 
 
+def identity_codec(runtime: RuntimeSettings) -> IdentityCodec | None:
+    """The verifier of the gateway's identity header; without a key every request gets 401."""
+    key = runtime.internal_token_key
+    if key is None:
+        log.warning("no JOBLINK_INTERNAL_TOKEN_KEY: every authenticated request will be refused")
+        return None
+    return IdentityCodec(key.get_secret_value().encode())
+
+
 def database_url(spec: ServiceSpec, settings: ServiceSettings, runtime: RuntimeSettings) -> str:
     return settings.database_url or sqlite_url(runtime.var_dir, spec.name)
 
@@ -108,6 +118,7 @@ def create_service_app(
             registry=spec.registry,
         )
         app.state.ctx = ctx
+        app.state.identity = identity_codec(runtime)
         policy = RetryPolicy(
             settings.consumer_max_attempts, settings.consumer_backoff_s, settings.consumer_backoff_max_s
         )

@@ -14,10 +14,12 @@ import signal
 import sys
 import time
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import uvicorn
 
 from kit.app import ServiceSpec, create_service_app, database_url, make_bus
+from kit.db import sqlite_url
 from kit.logging import configure_logging
 from kit.migrations import upgrade
 from kit.settings import RuntimeSettings
@@ -42,11 +44,17 @@ def load_spec(target: str) -> ServiceSpec:
 
 def migrate(targets: list[str]) -> None:
     runtime = RuntimeSettings()
-    for target in SERVICES if targets == ["all"] else targets:
-        spec = load_spec(target)
+    for target in (*SERVICES, "gateway") if targets == ["all"] else targets:
         started = time.perf_counter()
-        upgrade(spec.migrations_dir, database_url(spec, spec.settings_class(), runtime))
-        print(f"migrated {spec.name} in {time.perf_counter() - started:.2f}s", file=sys.stderr)
+        if target == "gateway":
+            from gateway.settings import GatewaySettings
+
+            migrations = Path(importlib.import_module("gateway").__file__).parent / "migrations"
+            upgrade(migrations, GatewaySettings().database_url or sqlite_url(runtime.var_dir, "gateway"))
+        else:
+            spec = load_spec(target)
+            upgrade(spec.migrations_dir, database_url(spec, spec.settings_class(), runtime))
+        print(f"migrated {target} in {time.perf_counter() - started:.2f}s", file=sys.stderr)
 
 
 def serve(target: str, host: str, port: int) -> None:
@@ -58,7 +66,7 @@ def serve(target: str, host: str, port: int) -> None:
     elif target == "gateway":
         from gateway.app import create_app as create_gateway
 
-        app = create_gateway()
+        app = create_gateway(runtime=runtime)
     else:
         app = create_service_app(load_spec(target), runtime=runtime)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)

@@ -2,14 +2,14 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class RuntimeSettings(BaseSettings):
     """Settings common to the whole deployment (env prefix ``JOBLINK_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="JOBLINK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="JOBLINK_", extra="ignore", populate_by_name=True)
 
     bus: Literal["memory", "kafka"] = Field("memory", description="event bus backend")
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -18,6 +18,11 @@ class RuntimeSettings(BaseSettings):
         10000, ge=1000, description="how soon a dead consumer's partitions move to another member"
     )
     var_dir: str = Field("var", validation_alias="JOBLINK_VAR", description="local state directory")
+    internal_token_key: SecretStr | None = Field(
+        None,
+        description="shared by the gateway and the services to sign and verify the caller's "
+        "identity (at least 32 bytes); the embedded runtime makes one at start",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -7,13 +7,15 @@ from typing import Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from kit.auth import require
 from kit.problems import Problem
 from reference.geography import HAI_PHONG, UnknownArea, geography
 from reference.levels import PriorityGroup, Qualification, SkillLevel, TradeLevel
 from reference.occupations import occupations
 from reference.skills import skill_vocabulary
 
-router = APIRouter(prefix="/api/v1/reference", tags=["reference"])
+# Any authenticated client may read reference data; it holds no personal data.
+router = APIRouter(prefix="/api/v1/reference", tags=["reference"], dependencies=[require()])
 
 
 class Area(BaseModel):

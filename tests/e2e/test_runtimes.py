@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -37,6 +38,16 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     pytest.fail(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
 
 
+def assert_authenticated_call(base: str, client_id: str, secret: str) -> None:
+    assert httpx.get(f"{base}/api/v1/reference/areas").status_code == 401
+    token = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    ).json()["access_token"]
+    areas = httpx.get(f"{base}/api/v1/reference/areas", headers={"authorization": f"Bearer {token}"})
+    assert areas.status_code == 200 and len(areas.json()["items"]) == 114
+
+
 def test_make_run_serves_swagger_ui_and_every_service(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "run.log"
@@ -61,6 +72,9 @@ def test_make_run_serves_swagger_ui_and_every_service(tmp_path: Path) -> None:
             assert httpx.get(f"{base}/services/{service}/readyz").json()["status"] == "ready"
         for service in SERVICES:  # each service keeps its own SQLite file
             assert (tmp_path / "var" / f"{service}.db").exists()
+        admin = json.loads((tmp_path / "var" / "dev-admin.json").read_text())
+        assert admin["client_secret"] in log.read_text()  # printed for the developer
+        assert_authenticated_call(base, admin["client_id"], admin["client_secret"])
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -82,6 +96,8 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
         for name in (*SERVICES, "gateway"):
             pids.add((REPO / "var/up" / f"{name}.pid").read_text().strip())
         assert len(pids) == len(SERVICES) + 1
+        secret = (REPO / "var/up/admin-client.secret").read_text().strip()
+        assert_authenticated_call("http://127.0.0.1:8000", "local-admin", secret)
     finally:
         down = subprocess.run(["make", "down"], cwd=REPO, capture_output=True, text=True, timeout=120)
         assert down.returncode == 0, down.stdout + down.stderr

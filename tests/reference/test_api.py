@@ -3,16 +3,17 @@
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.settings import GatewaySettings
+from tests.gateway.harness import Gateway
 
 
 @pytest.fixture
-async def client():  # noqa: ANN201
-    app = create_app(GatewaySettings(service_urls={}))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
-            yield c
+async def client(gateway: Gateway) -> httpx.AsyncClient:
+    gateway.http.headers.update(await gateway.bearer(["vacancies:read"]))
+    return gateway.http
+
+
+async def test_reference_data_needs_a_token(gateway: Gateway) -> None:
+    assert (await gateway.http.get("/api/v1/reference/areas")).status_code == 401
 
 
 async def test_areas_of_hai_phong_in_both_layouts(client: httpx.AsyncClient) -> None:

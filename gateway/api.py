@@ -1,0 +1,125 @@
+"""The gateway's own endpoints: OAuth2 client-credentials tokens, JWKS, API client admin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from gateway.clients import ClientError, ClientRegistry
+from gateway.tokens import TokenIssuer
+from kit.auth import Principal, require
+from kit.problems import Problem
+
+router = APIRouter()
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    scope: str
+
+
+class ClientIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(min_length=1)
+    centre_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class ClientSecret(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="shown once; store it now")
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    name: str
+    scopes: list[str]
+    centre_id: str | None
+    status: str
+    created_at: datetime
+    rotated_at: datetime | None
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    # RFC 6749 §5.2 fixes this body for the token endpoint.
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store", "WWW-Authenticate": 'Basic realm="joblink"'} if status == 401 else {"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/api/v1/auth/token", tags=["auth"], response_model=TokenResponse, summary="OAuth2 client credentials")
+async def token(
+    request: Request,
+    grant_type: Annotated[str, Form()],
+    client_id: Annotated[str, Form(max_length=64)],
+    client_secret: Annotated[str, Form(max_length=200)],
+    scope: Annotated[str | None, Form()] = None,
+) -> JSONResponse:
+    if grant_type != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+    registry: ClientRegistry = request.app.state.clients
+    issuer: TokenIssuer = request.app.state.tokens
+    async with request.app.state.db.reading() as session:
+        principal = await registry.authenticate(session, client_id, client_secret)
+    if principal is None:
+        return _oauth_error(401, "invalid_client", "unknown client or wrong secret")
+    if scope:
+        asked = frozenset(scope.split())
+        if not asked <= principal.scopes and not principal.is_admin:
+            return _oauth_error(400, "invalid_scope", "the client may not have: " + " ".join(sorted(asked - principal.scopes)))
+        principal = Principal(principal.client_id, principal.centre_id, asked)
+    body = TokenResponse(access_token=issuer.issue(principal), expires_in=issuer.ttl_s, scope=" ".join(sorted(principal.scopes)))
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/.well-known/jwks.json", tags=["auth"], summary="Public keys that sign access tokens")
+async def jwks(request: Request) -> dict[str, list[dict[str, str]]]:
+    return request.app.state.tokens.jwks()
+
+
+@router.post("/api/v1/clients", tags=["clients"], status_code=201, response_model=ClientSecret, summary="Create an API client")
+async def create_client(body: ClientIn, request: Request, _admin: Principal = require("admin")) -> ClientSecret:
+    registry: ClientRegistry = request.app.state.clients
+    try:
+        async with request.app.state.db.transaction() as session:
+            issued = await registry.create(session, body.name, body.scopes, body.centre_id)
+    except ClientError as exc:
+        raise Problem(422, "validation-error", str(exc), errors=[{"field": "scopes", "message": str(exc)}]) from None
+    return ClientSecret(client_id=issued.client_id, client_secret=issued.client_secret)
+
+
+@router.get("/api/v1/clients", tags=["clients"], response_model=list[ClientOut], summary="API clients")
+async def list_clients(request: Request, _admin: Principal = require("admin")) -> list[ClientOut]:
+    async with request.app.state.db.reading() as session:
+        clients = await request.app.state.clients.list(session)
+    return [
+        ClientOut(client_id=c.client_id, name=c.name, scopes=c.scopes.split(), centre_id=c.centre_id, status=c.status,
+                  created_at=c.created_at, rotated_at=c.rotated_at)
+        for c in clients
+    ]
+
+
+@router.post("/api/v1/clients/{client_id}:rotate", tags=["clients"], response_model=ClientSecret, summary="New secret")
+async def rotate_client(client_id: str, request: Request, _admin: Principal = require("admin")) -> ClientSecret:
+    try:
+        async with request.app.state.db.transaction() as session:
+            issued = await request.app.state.clients.rotate(session, client_id)
+    except LookupError:
+        raise Problem(404, "client-not-found", f"No client {client_id}.") from None
+    return ClientSecret(client_id=issued.client_id, client_secret=issued.client_secret)
+
+
+@router.post("/api/v1/clients/{client_id}:revoke", tags=["clients"], status_code=204, summary="Revoke a client")
+async def revoke_client(client_id: str, request: Request, _admin: Principal = require("admin")) -> None:
+    try:
+        async with request.app.state.db.transaction() as session:
+            await request.app.state.clients.revoke(session, client_id)
+    except LookupError:
+        raise Problem(404, "client-not-found", f"No client {client_id}.") from None

@@ -1,0 +1,3 @@
+"""Fixtures of the gateway tests."""
+
+from tests.gateway.harness import gateway  # noqa: F401 - a fixture
