@@ -31,6 +31,7 @@ run: venv migrate
 	$(PY) -m kit.cli serve embedded --port $(PORT)
 
 test: venv
+	deploy/local/browser.sh
 	deploy/local/with-infra.sh env JOBLINK_TEST_REQUIRE_INFRA=1 $(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 bench: venv

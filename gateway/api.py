@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
+from urllib.parse import unquote_plus
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -54,16 +57,33 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     )
 
 
+def _basic_credentials(header: str) -> tuple[str | None, str | None]:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    client_id, sep, secret = decoded.partition(":")
+    return (unquote_plus(client_id), unquote_plus(secret)) if sep else (None, None)
+
+
 @router.post("/api/v1/auth/token", tags=["auth"], response_model=TokenResponse, summary="OAuth2 client credentials")
 async def token(
     request: Request,
     grant_type: Annotated[str, Form()],
-    client_id: Annotated[str, Form(max_length=64)],
-    client_secret: Annotated[str, Form(max_length=200)],
+    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_secret: Annotated[str | None, Form(max_length=200)] = None,
     scope: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
+    """Credentials in the form body or, as RFC 6749 §2.3.1 prefers, in an HTTP Basic header."""
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+    if client_id is None or client_secret is None:
+        client_id, client_secret = _basic_credentials(request.headers.get("authorization", ""))
+    if not client_id or not client_secret:
+        return _oauth_error(401, "invalid_client", "client credentials are missing")
     registry: ClientRegistry = request.app.state.clients
     issuer: TokenIssuer = request.app.state.tokens
     async with request.app.state.db.reading() as session:

@@ -8,6 +8,7 @@ service apps itself and reaches them through in-process ASGI transports: same ro
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from gateway.api import router as gateway_router
@@ -187,11 +189,17 @@ def create_app(
             return JSONResponse(merged)
         return JSONResponse(request.app.state.openapi)
 
+    # Swagger UI's assets ship in a package: the docs work on a machine without internet.
+    app.mount("/docs/assets", StaticFiles(directory=str(_swagger_assets())), name="swagger-assets")
+
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="JobLink API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
             init_oauth={"appName": "JobLink Swagger UI"},
             swagger_ui_parameters={"persistAuthorization": True},
         )
@@ -244,6 +252,13 @@ async def _bootstrap_admin(app: FastAPI, settings: GatewaySettings) -> None:
         # Another replica created it at the same moment; make sure it matches the settings.
         async with app.state.db.transaction() as session:
             await registry.ensure_admin(session, settings.admin_client_id, secret)
+
+
+def _swagger_assets() -> Path:
+    spec = importlib.util.find_spec("fastapi_swagger")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the fastapi-swagger package (Swagger UI files) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "resources"
 
 
 async def _probe(client: httpx.AsyncClient, path: str) -> str:

@@ -27,6 +27,9 @@ def merge_openapi(base: dict[str, Any], documents: dict[str, dict[str, Any]]) ->
             doc = _rename_refs(doc, renames)
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
             schemas[renames.get(name, name)] = schema
+        for kind, entries in doc.get("components", {}).items():
+            if kind != "schemas":  # security schemes and the rest: one definition each
+                merged["components"].setdefault(kind, {}).update(entries)
         for path, operations in doc.get("paths", {}).items():
             if not path.startswith("/api/"):
                 continue  # health, readiness and metrics are per service, not public API

@@ -45,6 +45,19 @@ async def test_token_endpoint_errors_follow_oauth2(gateway: Gateway) -> None:
         assert (response.status_code, response.json()["error"]) == (status, error)
 
 
+async def test_credentials_may_come_in_a_basic_header(gateway: Gateway) -> None:
+    import base64
+
+    client_id, secret = await gateway.client(["candidates:read"])
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    response = await gateway.http.post(
+        "/api/v1/auth/token", data={"grant_type": "client_credentials"}, headers={"authorization": f"Basic {basic}"}
+    )
+    assert response.status_code == 200 and response.json()["access_token"]
+    missing = await gateway.http.post("/api/v1/auth/token", data={"grant_type": "client_credentials"})
+    assert (missing.status_code, missing.json()["error"]) == (401, "invalid_client")
+
+
 async def test_a_token_can_be_narrowed_to_fewer_scopes(gateway: Gateway) -> None:
     client_id, secret = await gateway.client(["candidates:read", "candidates:write"])
     narrow = await gateway.token(client_id, secret, scope="candidates:read")
