@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from gateway.clients import ClientError, ClientRegistry
 from gateway.tokens import TokenIssuer
-from kit.auth import Principal, require
+from kit.auth import Principal, ScopeName, require
 from kit.problems import Problem
 
 router = APIRouter()
@@ -27,9 +27,14 @@ class TokenResponse(BaseModel):
     scope: str
 
 
+class OAuthError(BaseModel):
+    error: str
+    error_description: str
+
+
 class ClientIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    scopes: list[str] = Field(min_length=1)
+    scopes: list[ScopeName] = Field(min_length=1)
     centre_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
@@ -69,7 +74,13 @@ def _basic_credentials(header: str) -> tuple[str | None, str | None]:
     return (unquote_plus(client_id), unquote_plus(secret)) if sep else (None, None)
 
 
-@router.post("/api/v1/auth/token", tags=["auth"], response_model=TokenResponse, summary="OAuth2 client credentials")
+@router.post(
+    "/api/v1/auth/token",
+    tags=["auth"],
+    response_model=TokenResponse,
+    summary="OAuth2 client credentials",
+    responses={400: {"model": OAuthError}, 401: {"model": OAuthError}},
+)
 async def token(
     request: Request,
     grant_type: Annotated[str, Form()],

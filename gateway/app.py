@@ -35,7 +35,7 @@ from gateway.tokens import ExternalTokens, TokenIssuer, load_or_create_key
 from kit.app import RequestContextMiddleware, identity_codec
 from kit.bus import Bus
 from kit.db import Database, sqlite_url
-from kit.problems import install_problem_handlers, problem_response
+from kit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
 from kit.settings import RuntimeSettings
 from reference.api import router as reference_router
 
@@ -135,6 +135,7 @@ def create_app(
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        responses=PROBLEM_RESPONSES,
     )
     install_problem_handlers(app)
     app.add_middleware(GatewaySecurityMiddleware, state=app.state)

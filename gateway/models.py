@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, String, Text
+from sqlalchemy import Float, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from kit.db import new_metadata
+from kit.db import UtcDateTime, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -21,9 +21,9 @@ class Client(Base):
     scopes: Mapped[str] = mapped_column(Text)  # space-separated
     centre_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | revoked
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class RateBucket(Base):

@@ -29,7 +29,7 @@ from kit.db import Database, sqlite_url
 from kit.events import EventRegistry
 from kit.inbox import Inbox
 from kit.outbox import Outbox
-from kit.problems import install_problem_handlers, problem_response
+from kit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
 from kit.relay import OutboxRelay
 from kit.settings import RuntimeSettings, ServiceSettings
 
@@ -155,6 +155,7 @@ def create_service_app(
         description=spec.description,
         version=spec.version,
         lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
     )
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=spec.name)

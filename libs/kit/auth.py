@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import jwt
 from fastapi import Depends, Request, Security
@@ -21,7 +22,11 @@ INTERNAL_ISSUER = "joblink-gateway"
 INTERNAL_AUDIENCE = "joblink-services"
 TOKEN_URL = "/api/v1/auth/token"
 
-SCOPES = {
+ScopeName = Literal[
+    "candidates:read", "candidates:write", "vacancies:read", "vacancies:write", "matching:read",
+    "jobfairs:admin", "stats:read", "admin",
+]
+SCOPES: dict[str, str] = {
     "candidates:read": "read candidates (full personal data only of your centre's)",
     "candidates:write": "register, update, import and erase candidates",
     "vacancies:read": "read employers and vacancies",
@@ -31,6 +36,8 @@ SCOPES = {
     "stats:read": "read labour-market statistics",
     "admin": "everything, including API clients",
 }
+if set(SCOPES) != set(get_args(ScopeName)):
+    raise RuntimeError("SCOPES and ScopeName disagree")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -102,3 +103,28 @@ def install_problem_handlers(app: FastAPI) -> None:
 def _route_template(request: Request) -> str:
     route = request.scope.get("route")
     return getattr(route, "path", "unmatched")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error of the API is returned."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+_PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+
+# Documented on every operation: the validation error shape, and problem details for any other
+# error status (authentication, authorization, not found, conflicts, rate limits).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": ProblemDetails, "description": "Invalid request", "content": _PROBLEM_CONTENT},
+    "default": {"model": ProblemDetails, "description": "Error (problem details)", "content": _PROBLEM_CONTENT},
+}

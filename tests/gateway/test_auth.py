@@ -119,7 +119,7 @@ async def test_only_admins_manage_clients_and_rotation_and_revocation_work(gatew
     assert denied.status_code == 403
     admin = {"authorization": f"Bearer {await gateway.token(ADMIN_ID, ADMIN_SECRET)}"}
     bad = await gateway.http.post("/api/v1/clients", json={"name": "x", "scopes": ["root"]}, headers=admin)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "scopes"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "scopes.0"
 
     client_id, old_secret = await gateway.client(["candidates:read"])
     token = await gateway.token(client_id, old_secret)
