@@ -12,7 +12,8 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir -c requirements.lock .
 
 FROM python:3.11-slim
-RUN useradd --system --uid 10001 --home-dir /app joblink
+RUN useradd --system --uid 10001 --home-dir /app joblink \
+ && mkdir -p /run/joblink && chown 10001 /run/joblink
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 JOBLINK_VAR=/tmp/joblink
 WORKDIR /app
