@@ -67,6 +67,8 @@ class ServiceSpec:
     migrations_dir: Path
     routers: Sequence[APIRouter] = ()
     consumers: Callable[[ServiceContext], list[EventConsumer]] = lambda _ctx: []
+    # Builds the service's own collaborators into ctx.extras at start-up.
+    on_start: Callable[[ServiceContext], None] = lambda _ctx: None
     version: str = "1.0.0"
 
 
@@ -119,6 +121,7 @@ def create_service_app(
         )
         app.state.ctx = ctx
         app.state.identity = identity_codec(runtime)
+        spec.on_start(ctx)
         policy = RetryPolicy(
             settings.consumer_max_attempts, settings.consumer_backoff_s, settings.consumer_backoff_max_s
         )

@@ -44,6 +44,7 @@ class OutboxRelay:
         self.retention = retention
         self._lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -51,30 +52,41 @@ class OutboxRelay:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self.run(), name=f"relay:{self.service}")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Finish the batch in hand, then stop (cancelling only if it takes longer than the grace:
+        a task cancelled inside a database call can leave its connection unusable)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_s)
+        except TimeoutError:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        self._task = None
 
     async def run(self) -> None:
         last_cleanup = datetime.min.replace(tzinfo=UTC)
-        while True:
+        while not self._stopping:
             try:
                 published = await self.publish_batch()
                 now = datetime.now(UTC)
                 if now - last_cleanup > timedelta(minutes=10):
                     await self.delete_published(before=now - self.retention)
                     last_cleanup = now
-                if published == self.batch_size:
+                if published == self.batch_size and not self._stopping:
                     continue  # more waiting: no pause
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - bus or database down: keep trying
                 log.exception("relay_batch_failed", service=self.service)
                 await asyncio.sleep(1)
+            if self._stopping:
+                break
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)

@@ -4,12 +4,22 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from kit.app import ServiceSpec, create_service_app
+from kit.app import ServiceContext, ServiceSpec, create_service_app
 from kit.bus import Bus
 from kit.settings import RuntimeSettings
 from services.candidates import models
+from services.candidates.api import router
 from services.candidates.events import registry
+from services.candidates.personal import PersonalDataProtector, development_key
+from services.candidates.service import CandidateService
 from services.candidates.settings import CandidatesSettings
+
+
+def start(ctx: ServiceContext) -> None:
+    settings: CandidatesSettings = ctx.settings  # type: ignore[assignment]
+    key = settings.pii_key.get_secret_value().encode() if settings.pii_key else development_key(ctx.runtime.var_dir)
+    ctx.extras["candidates"] = CandidateService(ctx.outbox, PersonalDataProtector(key), settings.min_age_years)
+
 
 SPEC = ServiceSpec(
     name="candidates",
@@ -21,6 +31,8 @@ SPEC = ServiceSpec(
     registry=registry,
     settings_class=CandidatesSettings,
     migrations_dir=Path(__file__).parent / "migrations",
+    routers=[router],
+    on_start=start,
 )
 
 

@@ -48,8 +48,10 @@ class LocalBus(Bus):
         self._next: dict[tuple[str, int], int] = {}
         self._appended: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     async def _connect(self) -> None:
+        self._stopping = False
         self._db = await aiosqlite.connect(self.path)
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
@@ -66,10 +68,16 @@ class LocalBus(Bus):
             for partition in range(self.partitions):
                 self._tasks.append(asyncio.create_task(self._consume(subscription, topic, partition)))
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Let consumers finish the batch in hand, then stop; cancel only after the grace."""
+        self._stopping = True
+        for event in self._appended.values():
+            event.set()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         self._tasks.clear()
         if self._db is not None:
             await self._db.close()
@@ -147,10 +155,12 @@ class LocalBus(Bus):
     async def _consume(self, subscription: Subscription, topic: str, partition: int) -> None:
         appended = self._event(topic)
         position = await self._committed(subscription.group, topic, partition)
-        while True:
+        while not self._stopping:
             try:
                 batch = await self._fetch(topic, partition, position)
                 if not batch:
+                    if self._stopping:
+                        break
                     appended.clear()
                     # Re-check after clearing so a publish in between is not missed.
                     if not await self._fetch(topic, partition, position, limit=1):

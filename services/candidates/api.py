@@ -1,0 +1,111 @@
+"""HTTP routes of the candidates service: translate requests to service calls and back."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from kit.app import ServiceContext
+from kit.auth import Principal, require
+from kit.problems import Problem
+from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, Status
+from services.candidates.service import (
+    CandidateNotFound,
+    CandidateService,
+    DuplicateCandidate,
+    Filters,
+    InvalidCandidate,
+    NotOwner,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["candidates"])
+
+
+def _ctx(request: Request) -> tuple[ServiceContext, CandidateService]:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx, ctx.extras["candidates"]
+
+
+def _problem(exc: Exception) -> Problem:
+    if isinstance(exc, CandidateNotFound):
+        return Problem(404, "candidate-not-found", "No such candidate.")
+    if isinstance(exc, NotOwner):
+        return Problem(403, "not-your-candidate", "Only the centre that registered this candidate may change it.")
+    if isinstance(exc, DuplicateCandidate):
+        extra = {"existing_id": exc.existing_id} if exc.existing_id else {}
+        return Problem(409, "duplicate-candidate", exc.reason.capitalize() + ".", **extra)
+    if isinstance(exc, InvalidCandidate):
+        return Problem(422, "validation-error", "The request has invalid fields; see errors.",
+                       title="Invalid request", errors=exc.errors)
+    raise exc
+
+
+@router.post("/candidates", status_code=201, response_model=CandidateOut, summary="Register a candidate")
+async def register(
+    body: CandidateIn, request: Request, response: Response, who: Principal = require("candidates:write")
+) -> CandidateOut:
+    ctx, service = _ctx(request)
+    try:
+        async with ctx.db.transaction() as session:
+            candidate = await service.register(session, who, body)
+    except (DuplicateCandidate, InvalidCandidate) as exc:
+        raise _problem(exc) from None
+    response.headers["Location"] = f"/api/v1/candidates/{candidate.id}"
+    return service.view(candidate, masked=False)
+
+
+@router.get("/candidates/{candidate_id}", response_model=CandidateOut, summary="A candidate (masked if not yours)")
+async def read(candidate_id: str, request: Request, who: Principal = require("candidates:read")) -> CandidateOut:
+    ctx, service = _ctx(request)
+    try:
+        async with ctx.db.reading() as session:
+            candidate, masked = await service.get(session, who, candidate_id)
+    except CandidateNotFound as exc:
+        raise _problem(exc) from None
+    return service.view(candidate, masked)
+
+
+@router.patch("/candidates/{candidate_id}", response_model=CandidateOut, summary="Update your candidate")
+async def update(
+    candidate_id: str, body: CandidatePatch, request: Request, who: Principal = require("candidates:write")
+) -> CandidateOut:
+    ctx, service = _ctx(request)
+    try:
+        async with ctx.db.transaction() as session:
+            candidate = await service.update(session, who, candidate_id, body)
+    except (CandidateNotFound, NotOwner, DuplicateCandidate, InvalidCandidate) as exc:
+        raise _problem(exc) from None
+    return service.view(candidate, masked=False)
+
+
+@router.delete("/candidates/{candidate_id}", status_code=202, summary="Erase a candidate's personal data")
+async def erase(candidate_id: str, request: Request, who: Principal = require("candidates:write")) -> JSONResponse:
+    ctx, service = _ctx(request)
+    try:
+        async with ctx.db.transaction() as session:
+            await service.erase(session, who, candidate_id)
+    except (CandidateNotFound, NotOwner) as exc:
+        raise _problem(exc) from None
+    return JSONResponse({"id": candidate_id, "status": "erased"}, status_code=202)
+
+
+@router.get("/candidates", response_model=CandidatePage, summary="Search your candidates")
+async def search(
+    request: Request,
+    who: Principal = require("candidates:read"),
+    occupation: str | None = Query(None, pattern=r"^\d{4}$"),
+    skill: str | None = Query(None, min_length=1, max_length=100, description="a skill code or words"),
+    ward: str | None = Query(None, pattern=r"^\d{5}$"),
+    district: str | None = Query(None, pattern=r"^\d{3}$", description="legacy district code"),
+    min_trade_level: int | None = Query(None, ge=1, le=7),
+    priority_group: str | None = Query(None, max_length=40),
+    status: Status | None = None,
+    q: str | None = Query(None, min_length=1, max_length=100, description="name or skill words, any diacritics"),
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = Query(None, max_length=36),
+) -> CandidatePage:
+    ctx, service = _ctx(request)
+    filters = Filters(occupation, skill, ward, district, min_trade_level, priority_group, status, q)
+    async with ctx.db.reading() as session:
+        rows, next_cursor = await service.search(session, who, filters, limit, cursor)
+    return CandidatePage(items=[service.view(c, masked=False) for c in rows], next_cursor=next_cursor)

@@ -1,0 +1,92 @@
+"""All SQL of the candidates service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.candidates.models import Candidate, CandidateTag
+
+
+async def get(session: AsyncSession, candidate_id: str, for_update: bool = False) -> Candidate | None:
+    stmt = select(Candidate).where(Candidate.id == candidate_id, Candidate.erased_at.is_(None))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.scalars(stmt)).first()
+
+
+async def find_duplicate(session: AsyncSession, national_id_hash: str | None, person_hash: str | None,
+                         exclude: str | None = None) -> Candidate | None:
+    conditions = []
+    if national_id_hash:
+        conditions.append(Candidate.national_id_hash == national_id_hash)
+    if person_hash:
+        conditions.append(Candidate.person_hash == person_hash)
+    if not conditions:
+        return None
+    stmt = select(Candidate).where(or_(*conditions))
+    if exclude:
+        stmt = stmt.where(Candidate.id != exclude)
+    return (await session.scalars(stmt.limit(1))).first()
+
+
+async def add(session: AsyncSession, candidate: Candidate, tags: Sequence[tuple[str, str]]) -> None:
+    session.add(candidate)
+    await session.flush()
+    await replace_tags(session, candidate.id, tags)
+
+
+async def replace_tags(session: AsyncSession, candidate_id: str, tags: Sequence[tuple[str, str]]) -> None:
+    await session.execute(delete(CandidateTag).where(CandidateTag.candidate_id == candidate_id))
+    session.add_all(CandidateTag(candidate_id=candidate_id, kind=k, value=v) for k, v in dict.fromkeys(tags))
+    await session.flush()
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    owner_centre: str | None,
+    owner_client: str | None,
+    tags: Sequence[tuple[str, str]],
+    ward_code: str | None,
+    district_code: str | None,
+    min_trade_level: int | None,
+    status: str | None,
+    words: Sequence[str],
+    after: str | None,
+    limit: int,
+) -> list[Candidate]:
+    """Live candidates matching every filter, in id order (ids grow with time), after a cursor.
+    ``owner_*`` limit the search to one centre's (or one client's) candidates; both None = all."""
+    stmt = select(Candidate).where(Candidate.erased_at.is_(None))
+    if owner_centre is not None or owner_client is not None:
+        stmt = stmt.where(
+            or_(
+                and_(Candidate.centre_id.is_not(None), Candidate.centre_id == owner_centre),
+                Candidate.registered_by == owner_client,
+            )
+        )
+    for kind, value in tags:
+        stmt = stmt.where(
+            exists().where(
+                CandidateTag.candidate_id == Candidate.id, CandidateTag.kind == kind, CandidateTag.value == value
+            )
+        )
+    if ward_code:
+        stmt = stmt.where(Candidate.ward_code == ward_code)
+    if district_code:
+        stmt = stmt.where(Candidate.legacy_district_code == district_code)
+    if min_trade_level is not None:
+        stmt = stmt.where(Candidate.trade_level >= min_trade_level)
+    if status:
+        stmt = stmt.where(Candidate.status == status)
+    if words:
+        # The words as a phrase starting at a word boundary: "nguyen van an" finds "Nguyễn Văn An"
+        # (and "Nguyễn Văn Anh"), not every Nguyễn who has "vận hành" among his skills.
+        phrase = " ".join(words).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Candidate.search_text.like(f"% {phrase}%", escape="\\"))
+    if after:
+        stmt = stmt.where(Candidate.id > after)
+    return list((await session.scalars(stmt.order_by(Candidate.id).limit(limit))).all())

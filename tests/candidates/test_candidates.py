@@ -1,0 +1,185 @@
+"""Candidates through the gateway: registration rules, privacy, ownership, search, erasure."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from tests.candidates.conftest import Candidates
+
+WARD = "11311"  # Phường Hồng Bàng, Hải Phòng (post-2025)
+TODAY = date.today()
+
+
+def person(**overrides: object) -> dict:
+    born = date(1995, 3, 14)
+    body = {
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": born.isoformat(),
+        "gender": "male",
+        "phone": "0912 345 678",
+        "email": "an.nguyen@example.vn",
+        "national_id": "031095001234",
+        "address": {"ward_code": WARD, "detail": "Số 5 Lạch Tray"},
+        "occupations": ["7212"],
+        "skills": ["hàn điện", "lai xe nang", "nuôi chim cảnh"],
+        "trade_level": 3,
+        "qualification": "intermediate",
+        "experience_years": 6,
+        "desired_wage_vnd": 12_000_000,
+        "max_commute_km": 15,
+        "priority_groups": ["demobilised_soldier"],
+        "consents": {"matching": {"granted": True, "source": "phiếu đăng ký"}},
+    }
+    body.update(overrides)
+    return body
+
+
+async def centre(c: Candidates, name: str) -> dict[str, str]:
+    return await c.bearer(["candidates:read", "candidates:write"], centre_id=name)
+
+
+async def test_register_read_and_the_event_without_personal_data(candidates: Candidates) -> None:
+    a = await centre(candidates, "centre-a")
+    created = await candidates.http.post("/api/v1/candidates", json=person(), headers=a)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert created.headers["location"] == f"/api/v1/candidates/{body['id']}"
+    assert body["full_name"] == "Nguyễn Văn An" and body["phone"] == "+84912345678"
+    assert body["national_id"] == "*********234" and body["centre_id"] == "centre-a"
+    assert [s["code"] for s in body["skills"]][:2] == ["SK0101", "SK0601"]
+    assert body["skills"][2] == {"code": None, "label_vi": None, "text": "nuôi chim cảnh"}
+    assert body["address"]["lat"] and body["address"]["legacy_district_code"] == "303"
+
+    read = await candidates.http.get(f"/api/v1/candidates/{body['id']}", headers=a)
+    assert read.json() == body
+    [event] = await candidates.events_of(body["id"], 1)
+    assert event["type"] == "candidate.registered" and event["data"]["version"] == 1
+    raw = str(event)
+    for secret in ("Nguyễn", "912345678", "031095001234", "an.nguyen", "Lạch Tray"):
+        assert secret not in raw
+    assert event["data"]["consents"] == {"matching": True} and event["data"]["ward_code"] == WARD
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"phone": "01623456789"}, "phone", "2018"),
+        ({"phone": "12345"}, "phone", "phone"),
+        ({"national_id": "031096001234"}, "body", "year-of-birth"),
+        ({"national_id": "099095001234"}, "body", "province"),
+        ({"national_id": "031195001234"}, "body", "sex digit"),
+        ({"national_id": "31095001234"}, "body", "12 digits"),
+        ({"address": {"ward_code": "99999"}}, "address.ward_code", "99999"),
+        ({"address": {"legacy_district_code": "999"}}, "address.legacy_district_code", "999"),
+        ({"address": {}}, "address", "ward_code"),
+        ({"trade_level": 8}, "trade_level", "7"),
+        ({"date_of_birth": date(TODAY.year - 14, 1, 1).isoformat(), "national_id": None}, "date_of_birth", "labour age"),
+        ({"desired_wage_vnd": -1}, "desired_wage_vnd", "0"),
+        ({"occupations": ["9999"]}, "occupations.0", "9999"),
+        ({"occupations": ["72"]}, "occupations", "4 digits"),
+        ({"centre_id": "centre-z"}, "centre_id", "xtra"),
+        ({"email": "not-an-email"}, "email", ""),
+    ],
+)
+async def test_each_rule_has_a_clear_field_error(candidates: Candidates, change: dict, field: str, words: str) -> None:
+    a = await centre(candidates, "centre-a")
+    response = await candidates.http.post("/api/v1/candidates", json=person(**change), headers=a)
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert any(e["field"] == field and words in e["message"] for e in errors), errors
+    assert "0162345" not in response.text and "031096001234" not in response.text
+
+
+async def test_duplicates(candidates: Candidates) -> None:
+    a, b = await centre(candidates, "centre-a"), await centre(candidates, "centre-b")
+    first = (await candidates.http.post("/api/v1/candidates", json=person(), headers=a)).json()
+    same_id = await candidates.http.post("/api/v1/candidates", json=person(phone="0987654321"), headers=a)
+    assert same_id.status_code == 409 and same_id.json()["existing_id"] == first["id"]
+    hidden = await candidates.http.post("/api/v1/candidates", json=person(phone="0987654321"), headers=b)
+    assert hidden.status_code == 409 and "existing_id" not in hidden.json()
+    same_person = await candidates.http.post(
+        "/api/v1/candidates", json=person(national_id=None, full_name="NGUYEN VAN AN"), headers=a
+    )
+    assert same_person.status_code == 409 and "phone" in same_person.json()["detail"]
+    family = await candidates.http.post(
+        "/api/v1/candidates",
+        json=person(national_id=None, full_name="Nguyễn Thị Bình", gender="female", date_of_birth="1999-07-02"),
+        headers=a,
+    )
+    assert family.status_code == 201  # a shared phone alone is not a duplicate
+
+
+async def test_other_centres_see_masked_data_and_cannot_change_it(candidates: Candidates) -> None:
+    a, b = await centre(candidates, "centre-a"), await centre(candidates, "centre-b")
+    cid = (await candidates.http.post("/api/v1/candidates", json=person(), headers=a)).json()["id"]
+    seen = (await candidates.http.get(f"/api/v1/candidates/{cid}", headers=b)).json()
+    assert seen["masked"] is True
+    assert seen["full_name"] == "Nguyễn V. A." and seen["phone"] == "+8491*****78"
+    assert seen["email"] == "a***@example.vn" and seen["date_of_birth"] is None
+    assert seen["national_id"] is None and seen["address"]["detail"] is None
+    assert (await candidates.http.patch(f"/api/v1/candidates/{cid}", json={"trade_level": 5}, headers=b)).status_code == 403
+    assert (await candidates.http.delete(f"/api/v1/candidates/{cid}", headers=b)).status_code == 403
+    listed = (await candidates.http.get("/api/v1/candidates", params={"q": "nguyen"}, headers=b)).json()
+    assert listed["items"] == []
+
+
+async def test_search_filters_diacritics_and_cursor(candidates: Candidates) -> None:
+    a = await centre(candidates, "centre-a")
+    names = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thu Hà", "Nguyễn Anh Tuấn"]
+    for i, name in enumerate(names):
+        body = person(full_name=name, national_id=None, phone=f"09123450{i:02d}", trade_level=1 + i,
+                      occupations=["7212" if i % 2 == 0 else "8153"])
+        assert (await candidates.http.post("/api/v1/candidates", json=body, headers=a)).status_code == 201
+
+    async def names_for(**params: object) -> list[str]:
+        page = (await candidates.http.get("/api/v1/candidates", params=params, headers=a)).json()
+        return [c["full_name"] for c in page["items"]]
+
+    assert await names_for(q="nguyen van an") == ["Nguyễn Văn An"]
+    assert await names_for(q="NGUYỄN") == ["Nguyễn Văn An", "Nguyễn Anh Tuấn"]
+    assert await names_for(occupation="8153") == ["Trần Thị Bình", "Phạm Thu Hà"]
+    assert await names_for(min_trade_level=4) == ["Phạm Thu Hà", "Nguyễn Anh Tuấn"]
+    assert await names_for(skill="han dien", min_trade_level=5) == ["Nguyễn Anh Tuấn"]
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await candidates.http.get("/api/v1/candidates", params=params, headers=a)).json()
+        seen += [c["full_name"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == names
+
+
+async def test_withdrawing_matching_consent_is_announced(candidates: Candidates) -> None:
+    a = await centre(candidates, "centre-a")
+    cid = (await candidates.http.post("/api/v1/candidates", json=person(), headers=a)).json()["id"]
+    patched = await candidates.http.patch(
+        f"/api/v1/candidates/{cid}", json={"consents": {"matching": {"granted": False, "source": "gọi điện"}}}, headers=a
+    )
+    assert patched.status_code == 200 and patched.json()["consents"]["matching"]["granted"] is False
+    events = await candidates.events_of(cid, 2)
+    assert events[1]["type"] == "candidate.updated"
+    assert events[1]["data"]["version"] == 2 and events[1]["data"]["consents"] == {"matching": False}
+
+
+async def test_erasure_leaves_no_personal_data(candidates: Candidates) -> None:
+    a = await centre(candidates, "centre-a")
+    cid = (await candidates.http.post("/api/v1/candidates", json=person(), headers=a)).json()["id"]
+    assert (await candidates.http.delete(f"/api/v1/candidates/{cid}", headers=a)).status_code == 202
+    assert (await candidates.http.get(f"/api/v1/candidates/{cid}", headers=a)).status_code == 404
+    async with candidates.db.reading() as session:
+        row = dict((await session.execute(text("SELECT * FROM candidates WHERE id = :id"), {"id": cid})).mappings().one())
+    for column in ("full_name", "name_key", "date_of_birth", "phone", "email", "national_id_enc",
+                   "national_id_hash", "person_hash", "address_detail"):
+        assert row[column] is None, column
+    assert row["ward_code"] == WARD and row["erased_at"] is not None  # the anonymous tombstone
+    raw = str(row)
+    assert "Nguy" not in raw and "nuôi chim" not in raw
+    events = await candidates.events_of(cid, 2)
+    assert events[-1]["type"] == "candidate.erased" and events[-1]["data"] == {"candidate_id": cid, "version": 2}
+    again = await candidates.http.post("/api/v1/candidates", json=person(), headers=a)
+    assert again.status_code == 201  # the person may register anew after erasure
