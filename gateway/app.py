@@ -219,14 +219,18 @@ def create_app(
         client: httpx.AsyncClient = request.app.state.upstreams[service]
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["x-request-id"] = structlog.contextvars.get_contextvars().get("request_id", "")
+        # Forward the path exactly as received (still percent-encoded), never a decoded form.
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
         try:
             upstream = await client.request(
                 request.method,
-                request.url.path,
+                raw_path.decode("latin-1"),
                 params=request.query_params.multi_items(),
                 content=body,
                 headers=headers,
             )
+        except httpx.InvalidURL:
+            return problem_response(400, "invalid-path", "The request path is not a valid URL path.")
         except httpx.TimeoutException:
             return problem_response(504, "upstream-timeout", f"The {service} service did not answer in time.")
         except httpx.TransportError:

@@ -66,13 +66,19 @@ def test_authorize_and_execute_in_swagger_ui(tmp_path: Path) -> None:
         operation = wait.until(
             ready.presence_of_element_located((By.CSS_SELECTOR, "[id^='operations-reference-enumerations']"))
         )
-        operation.find_element(By.CSS_SELECTOR, ".opblock-summary").click()
-        wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".try-out__btn"))).click()
-        wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "button.execute"))).click()
+        def press(css: str) -> None:
+            button = wait.until(lambda _d: operation.find_element(By.CSS_SELECTOR, css))
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+            wait.until(lambda _d: button.is_displayed() and button.is_enabled())
+            button.click()
+
+        press(".opblock-summary")
+        press(".try-out__btn")
+        press("button.execute")
         status = wait.until(
-            ready.visibility_of_element_located((By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status"))
+            lambda _d: operation.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_status")
         )
-        body = driver.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_description").text
+        body = operation.find_element(By.CSS_SELECTOR, ".live-responses-table tbody .response-col_description").text
         driver.save_screenshot(str(tmp_path / "swagger-ui.png"))
         assert status.text.strip() == "200", body
         assert "Thợ bậc" in body  # the Vietnamese labels came back through the UI
