@@ -20,7 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
@@ -222,13 +223,14 @@ def create_app(
         # Forward the path exactly as received (still percent-encoded), never a decoded form.
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         try:
-            upstream = await client.request(
+            outgoing = client.build_request(
                 request.method,
                 raw_path.decode("latin-1"),
                 params=request.query_params.multi_items(),
                 content=body,
                 headers=headers,
             )
+            upstream = await client.send(outgoing, stream=True)
         except httpx.InvalidURL:
             return problem_response(400, "invalid-path", "The request path is not a valid URL path.")
         except httpx.TimeoutException:
@@ -237,9 +239,11 @@ def create_app(
             log.warning("upstream_unreachable", service=service)
             return problem_response(502, "upstream-unreachable", f"The {service} service is unreachable.")
         out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
-        out_headers.pop("content-encoding", None)  # httpx already decoded the body
         out_headers.pop("x-request-id", None)  # the gateway's own middleware sets it
-        return Response(upstream.content, upstream.status_code, headers=out_headers)
+        # Streamed through, so a long import reports its rows as they are committed.
+        return StreamingResponse(
+            upstream.aiter_raw(), upstream.status_code, headers=out_headers, background=BackgroundTask(upstream.aclose)
+        )
 
     return app
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+import tempfile
+from collections.abc import AsyncIterator
+
+import orjson
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from kit.app import ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
-from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, Status
+from services.candidates.importing import CandidateImporter
+from services.candidates.models import CandidateImport
+from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, ImportOut, Status
 from services.candidates.service import (
     CandidateNotFound,
     CandidateService,
@@ -52,6 +58,53 @@ async def register(
         raise _problem(exc) from None
     response.headers["Location"] = f"/api/v1/candidates/{candidate.id}"
     return service.view(candidate, masked=False)
+
+
+@router.post(
+    "/candidates:import",
+    summary="Import candidates from CSV",
+    response_class=StreamingResponse,
+    responses={200: {"description": "one JSON line per row (`{row, id}` or `{row, errors}`), then `{summary}`",
+                     "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_csv(request: Request, who: Principal = require("candidates:write")) -> StreamingResponse:
+    """UTF-8 CSV with a header row (the columns of `make demo`'s candidates.csv). Valid rows are
+    kept even when others fail; the response streams each row's result as it is committed."""
+    ctx, _service = _ctx(request)
+    importer: CandidateImporter = ctx.extras["importer"]
+    # The upload is spooled first (to disk past 8 MiB): a streaming response must not read the
+    # request body while it runs, and memory stays bounded whatever the file's size.
+    upload = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed by lines()
+    async for chunk in request.stream():
+        upload.write(chunk)
+    upload.seek(0)
+    job = await importer.start(who)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while block := upload.read(256 * 1024):
+            yield block
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            async for result in importer.run(job, who, chunks()):
+                yield orjson.dumps(result) + b"\n"
+        finally:
+            upload.close()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson",
+                             headers={"Location": f"/api/v1/candidates/imports/{job.id}"})
+
+
+@router.get("/candidates/imports/{import_id}", response_model=ImportOut, summary="Progress of an import")
+async def read_import(import_id: str, request: Request, who: Principal = require("candidates:write")) -> ImportOut:
+    ctx, _service = _ctx(request)
+    async with ctx.db.reading() as session:
+        job = await session.get(CandidateImport, import_id)
+    if job is None or not (who.is_admin or job.started_by == who.client_id or
+                           (job.centre_id is not None and job.centre_id == who.centre_id)):
+        raise Problem(404, "import-not-found", "No such import.")
+    return ImportOut.model_validate(job, from_attributes=True)
 
 
 @router.get("/candidates/{candidate_id}", response_model=CandidateOut, summary="A candidate (masked if not yours)")

@@ -10,6 +10,7 @@ from kit.settings import RuntimeSettings
 from services.candidates import models
 from services.candidates.api import router
 from services.candidates.events import registry
+from services.candidates.importing import CandidateImporter
 from services.candidates.personal import PersonalDataProtector, development_key
 from services.candidates.service import CandidateService
 from services.candidates.settings import CandidatesSettings
@@ -18,7 +19,9 @@ from services.candidates.settings import CandidatesSettings
 def start(ctx: ServiceContext) -> None:
     settings: CandidatesSettings = ctx.settings  # type: ignore[assignment]
     key = settings.pii_key.get_secret_value().encode() if settings.pii_key else development_key(ctx.runtime.var_dir)
-    ctx.extras["candidates"] = CandidateService(ctx.outbox, PersonalDataProtector(key), settings.min_age_years)
+    service = CandidateService(ctx.outbox, PersonalDataProtector(key), settings.min_age_years)
+    ctx.extras["candidates"] = service
+    ctx.extras["importer"] = CandidateImporter(ctx.db, service)
 
 
 SPEC = ServiceSpec(

@@ -82,3 +82,20 @@ class CandidateTag(Base):
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
 
     __table_args__ = (Index("ix_candidate_tags_kind_value", "kind", "value"),)
+
+
+class CandidateImport(Base):
+    """A bulk import: its progress counters are committed with every batch."""
+
+    __tablename__ = "candidate_imports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    centre_id: Mapped[str | None] = mapped_column(String(64))
+    started_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | failed
+    rows: Mapped[int] = mapped_column(Integer)
+    imported: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -163,3 +163,14 @@ class CandidateOut(BaseModel):
 class CandidatePage(BaseModel):
     items: list[CandidateOut]
     next_cursor: str | None
+
+
+class ImportOut(BaseModel):
+    id: str
+    status: Literal["running", "completed", "failed"]
+    rows: int
+    imported: int
+    failed: int
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None

@@ -1,0 +1,179 @@
+"""Bulk import of candidates from CSV (UTF-8, with or without BOM, header row).
+
+The upload is read as a stream and parsed row by row, never held whole in memory. Valid rows are
+registered in batches, one transaction per batch, each row inside its own savepoint, so a row that
+fails (invalid, duplicate) never takes its neighbours with it. Every row gets a result: the new
+candidate's id, or its errors. The job's counters are committed with each batch, so its progress
+can be read while it runs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.db import Database
+from kit.events import describe_errors
+from services.candidates.models import CandidateImport
+from services.candidates.schemas import CandidateIn
+from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate, new_id
+
+LISTS = ("occupations", "skills", "priority_groups", "certificates")
+CONSENTS = ("matching", "share_with_employers", "notifications")
+BATCH = 500
+
+
+@dataclass
+class RowResult:
+    row: int  # 1 = the first data row after the header
+    candidate_id: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.candidate_id:
+            return {"row": self.row, "id": self.candidate_id}
+        return {"row": self.row, "errors": self.errors}
+
+
+def row_to_body(row: dict[str, str], source: str) -> dict[str, Any]:
+    """A CSV row (the import columns) as the JSON body of a registration."""
+    def value(name: str) -> str | None:
+        text = (row.get(name) or "").strip()
+        return text or None
+
+    body: dict[str, Any] = {
+        name: value(name)
+        for name in ("full_name", "date_of_birth", "gender", "phone", "email", "national_id", "trade_level",
+                     "qualification", "experience_years", "desired_wage_vnd", "max_commute_km", "status")
+        if value(name) is not None
+    }
+    body["address"] = {
+        "ward_code": value("ward_code"),
+        "legacy_district_code": value("legacy_district_code"),
+        "legacy_ward_code": value("legacy_ward_code"),
+        "detail": value("address_detail"),
+    }
+    for name in LISTS:
+        if value(name):
+            body[name] = [part.strip() for part in value(name).split(";") if part.strip()]
+    consents = {}
+    for purpose in CONSENTS:
+        flag = (value(f"consent_{purpose}") or "").lower()
+        if flag:
+            consents[purpose] = {"granted": flag in ("true", "1", "yes", "có", "x"), "source": source}
+    if consents:
+        body["consents"] = consents
+    return body
+
+
+async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, dict[str, str]]]:
+    """(row number, row) from a streamed CSV body; tolerates a BOM and CRLF line ends."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    pending = ""
+    header: list[str] | None = None
+    number = 0
+
+    def lines(text: str) -> list[str]:
+        return list(csv.reader(text.splitlines(keepends=True)))
+
+    async for chunk in chunks:
+        pending += decoder.decode(chunk)
+        cut = pending.rfind("\n")
+        if cut < 0:
+            continue
+        complete, pending = pending[: cut + 1], pending[cut + 1 :]
+        # A quoted field may hold a newline: only hand whole records to the parser.
+        if complete.count('"') % 2:
+            pending = complete + pending
+            continue
+        for record in lines(complete):
+            if header is None:
+                header = [h.strip().lower() for h in record]
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            number += 1
+            yield number, dict(zip(header, record, strict=False))
+    pending += decoder.decode(b"", final=True)
+    for record in lines(pending):
+        if header is None:
+            header = [h.strip().lower() for h in record]
+            continue
+        if any(cell.strip() for cell in record):
+            number += 1
+            yield number, dict(zip(header, record, strict=False))
+
+
+class CandidateImporter:
+    def __init__(self, db: Database, service: CandidateService, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.db = db
+        self.service = service
+        self.clock = clock
+
+    async def start(self, who: Principal) -> CandidateImport:
+        job = CandidateImport(id=new_id(), centre_id=who.centre_id, started_by=who.client_id, status="running",
+                              rows=0, imported=0, failed=0, started_at=self.clock())
+        async with self.db.transaction() as session:
+            session.add(job)
+        return job
+
+    async def run(self, job: CandidateImport, who: Principal, chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+        """Import the stream; yields each row's result, batch by batch, then the summary."""
+        source = f"import {job.id}"
+        batch: list[tuple[int, dict[str, Any]]] = []
+        try:
+            async for number, row in csv_rows(chunks):
+                batch.append((number, row_to_body(row, source)))
+                if len(batch) >= BATCH:
+                    for result in await self._commit(job, who, batch):
+                        yield result.as_dict()
+                    batch = []
+            if batch:
+                for result in await self._commit(job, who, batch):
+                    yield result.as_dict()
+            job.status = "completed"
+        except UnicodeDecodeError:
+            job.status = "failed"
+            job.error = "the file is not UTF-8 text"
+        finally:
+            job.finished_at = self.clock()
+            async with self.db.transaction() as session:
+                await session.merge(job)
+        yield {"summary": {"import_id": job.id, "status": job.status, "rows": job.rows, "imported": job.imported,
+                           "failed": job.failed, **({"error": job.error} if job.error else {})}}
+
+    async def _commit(self, job: CandidateImport, who: Principal, batch: list[tuple[int, dict[str, Any]]]) -> list[RowResult]:
+        results = []
+        async with self.db.transaction() as session:
+            for number, body in batch:
+                results.append(await self._one(session, who, number, body))
+            job.rows += len(batch)
+            job.imported += sum(1 for r in results if r.candidate_id)
+            job.failed += sum(1 for r in results if not r.candidate_id)
+            await session.merge(job)
+        return results
+
+    async def _one(self, session: AsyncSession, who: Principal, number: int, body: dict[str, Any]) -> RowResult:
+        try:
+            candidate_in = CandidateIn.model_validate(body)
+        except ValidationError as exc:
+            return RowResult(number, errors=[
+                {"field": ".".join(str(p) for p in e["loc"]) or "row", "message": e["msg"]} for e in exc.errors()
+            ] or [{"field": "row", "message": describe_errors(exc)}])
+        try:
+            async with session.begin_nested():
+                candidate = await self.service.register(session, who, candidate_in)
+        except InvalidCandidate as exc:
+            return RowResult(number, errors=exc.errors)
+        except DuplicateCandidate as exc:
+            message = exc.reason + (f" ({exc.existing_id})" if exc.existing_id else "")
+            return RowResult(number, errors=[{"field": "row", "message": message}])
+        return RowResult(number, candidate_id=candidate.id)

@@ -1,0 +1,78 @@
+"""Bulk CSV import: good rows kept, bad rows reported, progress readable."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import orjson
+
+from reference.population import CANDIDATE_COLUMNS, PopulationGenerator
+from tests.candidates.conftest import Candidates
+
+BAD = {
+    0: {"phone": "01623456789"},
+    1: {"ward_code": "99999", "legacy_district_code": "", "legacy_ward_code": ""},
+    2: {"date_of_birth": "2020-01-01", "national_id": ""},
+    3: {"trade_level": "9"},
+    4: {"full_name": ""},
+}
+
+
+def generated_csv(n: int, bom: bool) -> tuple[bytes, set[int]]:
+    gen = PopulationGenerator(5, date(2026, 12, 1))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*CANDIDATE_COLUMNS, "address_detail"], lineterminator="\r\n")
+    writer.writeheader()
+    bad_rows = set()
+    for i in range(n):
+        row = gen.candidate(i)
+        row["address_detail"] = f"Số {i}, ngõ 12, phố Lạch Tray"
+        if i % 10 == 7:  # 10 % of the rows break one rule each
+            row.update(BAD[(i // 10) % len(BAD)])
+            bad_rows.add(i + 1)
+        writer.writerow({k: str(v).lower() if isinstance(v, bool) else v for k, v in row.items()})
+    data = out.getvalue().encode()
+    return (b"\xef\xbb\xbf" + data if bom else data), bad_rows
+
+
+async def test_import_keeps_good_rows_and_reports_bad_ones(candidates: Candidates) -> None:
+    headers = await candidates.bearer(["candidates:read", "candidates:write"], centre_id="centre-a")
+    data, bad_rows = generated_csv(300, bom=True)
+    response = await candidates.http.post(
+        "/api/v1/candidates:import", content=data, headers={**headers, "content-type": "text/csv"}
+    )
+    assert response.status_code == 200 and response.headers["content-type"] == "application/x-ndjson"
+    lines = [orjson.loads(line) for line in response.text.splitlines()]
+    summary = lines[-1]["summary"]
+    results = {line["row"]: line for line in lines[:-1]}
+    assert sorted(results) == list(range(1, 301))
+    failed = {row for row, line in results.items() if "errors" in line}
+    assert failed == bad_rows
+    assert (summary["rows"], summary["imported"], summary["failed"]) == (300, 270, 30)
+    assert summary["status"] == "completed"
+    phone_errors = [results[r]["errors"] for r in sorted(bad_rows) if "2018" in str(results[r]["errors"])]
+    assert phone_errors and all(e[0]["field"] == "phone" for e in phone_errors)
+    assert "0162345" not in response.text  # no personal data echoed
+
+    progress = await candidates.http.get(response.headers["location"], headers=headers)
+    assert progress.json()["imported"] == 270 and progress.json()["status"] == "completed"
+    some_id = next(line["id"] for line in lines[:-1] if "id" in line)
+    assert (await candidates.http.get(f"/api/v1/candidates/{some_id}", headers=headers)).json()["centre_id"] == "centre-a"
+
+    again = await candidates.http.post(
+        "/api/v1/candidates:import", content=data, headers={**headers, "content-type": "text/csv"}
+    )
+    again_summary = orjson.loads(again.text.splitlines()[-1])["summary"]
+    assert again_summary["imported"] == 0 and again_summary["failed"] == 300  # every row is now a duplicate
+    other = await candidates.bearer(["candidates:write"], centre_id="centre-b")
+    assert (await candidates.http.get(response.headers["location"], headers=other)).status_code == 404
+
+
+async def test_a_file_that_is_not_utf8_is_reported(candidates: Candidates) -> None:
+    headers = await candidates.bearer(["candidates:write"], centre_id="centre-a")
+    data = b"full_name,date_of_birth,ward_code\n\xff\xfe\n"
+    response = await candidates.http.post("/api/v1/candidates:import", content=data, headers=headers)
+    summary = orjson.loads(response.text.splitlines()[-1])["summary"]
+    assert summary["status"] == "failed" and "UTF-8" in summary["error"]
