@@ -37,6 +37,7 @@ test: venv
 bench: venv
 	$(PY) -m bench.reference
 	deploy/local/with-infra.sh $(PY) -m bench.messaging
+	deploy/local/with-infra.sh $(PY) -m bench.candidates_import --rows 5000
 
 # A small deterministic population in the import formats (loaded by the import endpoints).
 demo: venv

@@ -159,3 +159,49 @@ async def test_rate_limit_in_memory(gateway: Gateway, burst: int) -> None:
     assert statuses == [200] * burst + [429]
     limited = await gateway.http.get(ENDPOINT, headers=headers)
     assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_tokens_of_an_external_identity_provider_are_accepted_through_its_jwks() -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    from gateway.security import Authenticator
+    from gateway.tokens import ExternalTokens, InvalidToken
+
+    idp = TokenIssuer(Ed25519PrivateKey.generate(), "https://sso.haiphong.gov.vn", "joblink-api", 300)
+    idp_app = FastAPI()
+    idp_app.get("/jwks")(idp.jwks)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=idp_app), base_url="http://idp") as client:
+        external = ExternalTokens("http://idp/jwks", "https://sso.haiphong.gov.vn", "joblink-api", client)
+        own = TokenIssuer(Ed25519PrivateKey.generate(), "joblink", "joblink-api", 300)
+        authenticator = Authenticator(own, registry=None, external=external)  # type: ignore[arg-type]
+        principal = Principal("centre-sso", "hp-07", frozenset({"candidates:read"}))
+        assert await authenticator.principal(idp.issue(principal)) == principal
+        stranger = TokenIssuer(Ed25519PrivateKey.generate(), "https://sso.haiphong.gov.vn", "joblink-api", 300)
+        with pytest.raises(InvalidToken):
+            await authenticator.principal(stranger.issue(principal))
+        wrong_audience = TokenIssuer(idp.key, "https://sso.haiphong.gov.vn", "other-api", 300)
+        with pytest.raises(InvalidToken):
+            await authenticator.principal(wrong_audience.issue(principal))
+
+
+async def test_cors_allows_only_configured_origins(tmp_path: Path) -> None:
+    import httpx
+    from pydantic import SecretStr
+
+    from gateway.app import create_app
+    from kit.settings import RuntimeSettings
+    from tests.gateway.harness import make_gateway_settings, migrate_gateway
+
+    await migrate_gateway(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
+    runtime = RuntimeSettings(var_dir=str(tmp_path), internal_token_key=SecretStr(INTERNAL_KEY))
+    app = create_app(make_gateway_settings(service_urls={}, cors_origins=["https://vieclam.haiphong.gov.vn"]), runtime)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+            preflight = {"access-control-request-method": "GET", "access-control-request-headers": "authorization"}
+            allowed = await client.options(
+                "/api/v1/reference/areas", headers={"origin": "https://vieclam.haiphong.gov.vn", **preflight}
+            )
+            assert allowed.headers["access-control-allow-origin"] == "https://vieclam.haiphong.gov.vn"
+            denied = await client.options("/api/v1/reference/areas", headers={"origin": "https://evil.example", **preflight})
+            assert "access-control-allow-origin" not in denied.headers
