@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.db import Database
 from kit.events import describe_errors
-from services.candidates.models import CandidateImport
+from services.candidates.models import Candidate, CandidateImport
 from services.candidates.schemas import CandidateIn
 from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate, new_id
 
@@ -151,23 +152,45 @@ class CandidateImporter:
                            "failed": job.failed, **({"error": job.error} if job.error else {})}}
 
     async def _commit(self, job: CandidateImport, who: Principal, batch: list[tuple[int, dict[str, Any]]]) -> list[RowResult]:
-        results = []
-        async with self.db.transaction() as session:
-            for number, body in batch:
-                results.append(await self._one(session, who, number, body))
-            job.rows += len(batch)
-            job.imported += sum(1 for r in results if r.candidate_id)
-            job.failed += sum(1 for r in results if not r.candidate_id)
-            await session.merge(job)
-        return results
+        parsed: list[tuple[int, CandidateIn]] = []
+        results: dict[int, RowResult] = {}
+        for number, body in batch:
+            try:
+                parsed.append((number, CandidateIn.model_validate(body)))
+            except ValidationError as exc:
+                results[number] = RowResult(number, errors=_field_errors(exc))
+        counters = (job.rows, job.imported, job.failed)
+        try:
+            async with self.db.transaction() as session:
+                outcomes = await self.service.register_many(session, who, [body for _n, body in parsed])
+                for (number, _body), outcome in zip(parsed, outcomes, strict=True):
+                    results[number] = _result(number, outcome)
+                self._count(job, batch, results)
+                await session.merge(job)
+        except IntegrityError:
+            # Another writer registered one of these people meanwhile: row by row, each in a savepoint.
+            job.rows, job.imported, job.failed = counters
+            results = {n: r for n, r in results.items() if not r.candidate_id}
+            async with self.db.transaction() as session:
+                for number, body in batch:
+                    if number not in results:
+                        results[number] = await self._one(session, who, number, body)
+                self._count(job, batch, results)
+                await session.merge(job)
+        return [results[number] for number, _body in batch]
+
+    @staticmethod
+    def _count(job: CandidateImport, batch: list[tuple[int, dict[str, Any]]], results: dict[int, RowResult]) -> None:
+        done = [results[number] for number, _body in batch]
+        job.rows += len(batch)
+        job.imported += sum(1 for r in done if r.candidate_id)
+        job.failed += sum(1 for r in done if not r.candidate_id)
 
     async def _one(self, session: AsyncSession, who: Principal, number: int, body: dict[str, Any]) -> RowResult:
         try:
             candidate_in = CandidateIn.model_validate(body)
         except ValidationError as exc:
-            return RowResult(number, errors=[
-                {"field": ".".join(str(p) for p in e["loc"]) or "row", "message": e["msg"]} for e in exc.errors()
-            ] or [{"field": "row", "message": describe_errors(exc)}])
+            return RowResult(number, errors=_field_errors(exc))
         try:
             async with session.begin_nested():
                 candidate = await self.service.register(session, who, candidate_in)
@@ -177,3 +200,18 @@ class CandidateImporter:
             message = exc.reason + (f" ({exc.existing_id})" if exc.existing_id else "")
             return RowResult(number, errors=[{"field": "row", "message": message}])
         return RowResult(number, candidate_id=candidate.id)
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "row", "message": e["msg"]} for e in exc.errors()] or [
+        {"field": "row", "message": describe_errors(exc)}
+    ]
+
+
+def _result(number: int, outcome: Candidate | InvalidCandidate | DuplicateCandidate) -> RowResult:
+    if isinstance(outcome, InvalidCandidate):
+        return RowResult(number, errors=outcome.errors)
+    if isinstance(outcome, DuplicateCandidate):
+        message = outcome.reason + (f" ({outcome.existing_id})" if outcome.existing_id else "")
+        return RowResult(number, errors=[{"field": "row", "message": message}])
+    return RowResult(number, candidate_id=outcome.id)

@@ -32,6 +32,25 @@ async def find_duplicate(session: AsyncSession, national_id_hash: str | None, pe
     return (await session.scalars(stmt.limit(1))).first()
 
 
+async def find_duplicates(session: AsyncSession, national_id_hashes: list[str], person_hashes: list[str]) -> list[Candidate]:
+    if not (national_id_hashes or person_hashes):
+        return []
+    stmt = select(Candidate).where(
+        or_(Candidate.national_id_hash.in_(national_id_hashes), Candidate.person_hash.in_(person_hashes))
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def add_many(session: AsyncSession, candidates: Sequence[Candidate], tags: Sequence[Sequence[tuple[str, str]]]) -> None:
+    """New candidates and their tags, written with multi-row inserts in one flush."""
+    session.add_all(candidates)
+    session.add_all(
+        CandidateTag(candidate_id=c.id, kind=k, value=v) for c, ts in zip(candidates, tags, strict=True)
+        for k, v in dict.fromkeys(ts)
+    )
+    await session.flush()
+
+
 async def add(session: AsyncSession, candidate: Candidate, tags: Sequence[tuple[str, str]]) -> None:
     session.add(candidate)
     await session.flush()

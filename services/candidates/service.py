@@ -101,6 +101,54 @@ class CandidateService:
 
     # ---- commands -------------------------------------------------------------------------
     async def register(self, session: AsyncSession, who: Principal, body: CandidateIn) -> Candidate:
+        candidate = self.prepare(who, body)
+        await self._refuse_duplicates(session, who, candidate)
+        await repository.add(session, candidate, self._tags(candidate))
+        await self._announce(session, REGISTERED, candidate)
+        return candidate
+
+    async def register_many(
+        self, session: AsyncSession, who: Principal, bodies: list[CandidateIn]
+    ) -> list[Candidate | InvalidCandidate | DuplicateCandidate]:
+        """Register a batch with one duplicate lookup and multi-row writes; each entry of the
+        result is the new candidate or why that body was refused. A duplicate created
+        concurrently by another writer makes the flush fail: the caller then retries row by row."""
+        results: list[Candidate | InvalidCandidate | DuplicateCandidate] = []
+        for body in bodies:
+            try:
+                results.append(self.prepare(who, body))
+            except InvalidCandidate as exc:
+                results.append(exc)
+        fresh = [c for c in results if isinstance(c, Candidate)]
+        existing = await repository.find_duplicates(
+            session,
+            [c.national_id_hash for c in fresh if c.national_id_hash],
+            [c.person_hash for c in fresh if c.person_hash],
+        )
+        seen: dict[str, Candidate] = {row_hash: row for row in existing for row_hash in
+                                      (row.national_id_hash, row.person_hash) if row_hash}
+        accepted: list[Candidate] = []
+        for i, candidate in enumerate(results):
+            if not isinstance(candidate, Candidate):
+                continue
+            clash = next((seen[h] for h in (candidate.national_id_hash, candidate.person_hash) if h and h in seen), None)
+            if clash is not None:
+                reason = ("a candidate with this national ID is registered"
+                          if candidate.national_id_hash and clash.national_id_hash == candidate.national_id_hash
+                          else "a candidate with this phone, name and date of birth is registered")
+                results[i] = DuplicateCandidate(reason, clash.id if owns(who, clash) else None)
+                continue
+            for h in (candidate.national_id_hash, candidate.person_hash):
+                if h:
+                    seen[h] = candidate
+            accepted.append(candidate)
+        await repository.add_many(session, accepted, [self._tags(c) for c in accepted])
+        for candidate in accepted:
+            await self._announce(session, REGISTERED, candidate)
+        return results
+
+    def prepare(self, who: Principal, body: CandidateIn) -> Candidate:
+        """A new candidate from a validated body, checked against the reference data."""
         now = self.clock()
         errors: list[dict[str, str]] = []
         self._check_age(body.date_of_birth, now.date(), errors)
@@ -138,10 +186,7 @@ class CandidateService:
             **location,
         )
         self._protect(candidate, body.national_id)
-        await self._refuse_duplicates(session, who, candidate)
         candidate.search_text = self._search_text(candidate)
-        await repository.add(session, candidate, self._tags(candidate))
-        await self._announce(session, REGISTERED, candidate)
         return candidate
 
     async def update(self, session: AsyncSession, who: Principal, candidate_id: str, patch: CandidatePatch) -> Candidate:

@@ -76,3 +76,18 @@ async def test_a_file_that_is_not_utf8_is_reported(candidates: Candidates) -> No
     response = await candidates.http.post("/api/v1/candidates:import", content=data, headers=headers)
     summary = orjson.loads(response.text.splitlines()[-1])["summary"]
     assert summary["status"] == "failed" and "UTF-8" in summary["error"]
+
+
+async def test_two_imports_of_the_same_people_at_once_register_each_person_once(candidates: Candidates) -> None:
+    import asyncio
+
+    headers = await candidates.bearer(["candidates:write"], centre_id="centre-a")
+    data, bad_rows = generated_csv(120, bom=False)
+
+    async def run() -> dict:
+        response = await candidates.http.post("/api/v1/candidates:import", content=data, headers=headers)
+        return orjson.loads(response.text.splitlines()[-1])["summary"]
+
+    first, second = await asyncio.gather(run(), run())
+    assert first["imported"] + second["imported"] == 120 - len(bad_rows)
+    assert first["failed"] + second["failed"] == 120 + len(bad_rows)
