@@ -14,7 +14,7 @@ help:
 	@echo "make up/down  PostgreSQL, Kafka and every service as its own process"
 	@echo "make migrate  apply database migrations of every service"
 	@echo "make bench    benchmarks (docs/benchmarks.md)"
-	@echo "make demo     generate a demo population under var/demo"
+	@echo "make demo     load a demo population into the running make run (PORT=…)"
 
 venv: $(VENV)/.installed
 
@@ -39,12 +39,14 @@ bench: venv
 	deploy/local/with-infra.sh $(PY) -m bench.messaging
 	deploy/local/with-infra.sh $(PY) -m bench.candidates_import --rows 5000
 
-# A small deterministic population in the import formats (loaded by the import endpoints).
+# A small deterministic population in the import formats, loaded into the platform that
+# `make run` serves on $(PORT) (candidates today; employers and vacancies with their import).
 demo: venv
 	mkdir -p $(JOBLINK_VAR)/demo
 	$(PY) -m reference.population candidates --count 500 --seed 1 -o $(JOBLINK_VAR)/demo/candidates.csv
 	$(PY) -m reference.population employers --count 40 --seed 1 -o $(JOBLINK_VAR)/demo/employers.csv
 	$(PY) -m reference.population vacancies --count 40 --seed 1 -o $(JOBLINK_VAR)/demo/vacancies.csv
+	$(PY) deploy/local/load_demo.py --base http://127.0.0.1:$(PORT) --var $(JOBLINK_VAR)
 
 up: venv
 	deploy/local/up.sh

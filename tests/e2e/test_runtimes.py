@@ -75,6 +75,13 @@ def test_make_run_serves_swagger_ui_and_every_service(tmp_path: Path) -> None:
         admin = json.loads((tmp_path / "var" / "dev-admin.json").read_text())
         assert admin["client_secret"] in log.read_text()  # printed for the developer
         assert_authenticated_call(base, admin["client_id"], admin["client_secret"])
+        demo = subprocess.run(
+            ["make", "demo", f"PORT={port}"], cwd=REPO, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "JOBLINK_VAR": str(tmp_path / "var")},
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        imported = int(demo.stderr.split("demo candidates: ")[1].split(" imported")[0])
+        assert imported >= 450  # the generator's few invalid rows are rejected, the rest load
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
