@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.candidates.models import Candidate, CandidateTag
@@ -42,13 +42,19 @@ async def find_duplicates(session: AsyncSession, national_id_hashes: list[str], 
 
 
 async def add_many(session: AsyncSession, candidates: Sequence[Candidate], tags: Sequence[Sequence[tuple[str, str]]]) -> None:
-    """New candidates and their tags, written with multi-row inserts in one flush."""
-    session.add_all(candidates)
-    session.add_all(
-        CandidateTag(candidate_id=c.id, kind=k, value=v) for c, ts in zip(candidates, tags, strict=True)
+    """New candidates and their tags, as two multi-row INSERTs (Core: no unit-of-work bookkeeping
+    for objects that are written once and not touched again in this transaction)."""
+    if not candidates:
+        return
+    columns = [c.key for c in Candidate.__table__.columns]
+    await session.execute(insert(Candidate), [{name: getattr(c, name) for name in columns} for c in candidates])
+    tag_rows = [
+        {"candidate_id": c.id, "kind": k, "value": v}
+        for c, ts in zip(candidates, tags, strict=True)
         for k, v in dict.fromkeys(ts)
-    )
-    await session.flush()
+    ]
+    if tag_rows:
+        await session.execute(insert(CandidateTag), tag_rows)
 
 
 async def add(session: AsyncSession, candidate: Candidate, tags: Sequence[tuple[str, str]]) -> None:

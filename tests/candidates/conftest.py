@@ -30,12 +30,13 @@ class Candidates(Gateway):
     async def events_of(self, candidate_id: str, at_least: int) -> list[dict]:
         import orjson
 
-        for _ in range(200):
+        deadline = asyncio.get_running_loop().time() + 20
+        while asyncio.get_running_loop().time() < deadline:
             found = [orjson.loads(m.value) for m in self.events if m.key == candidate_id]
             if len(found) >= at_least:
                 return found
             await asyncio.sleep(0.02)
-        raise AssertionError(f"fewer than {at_least} events for {candidate_id}")
+        raise AssertionError(f"fewer than {at_least} events for {candidate_id} within 20 s")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
