@@ -13,7 +13,6 @@ from kit.app import ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
 from services.candidates.importing import CandidateImporter
-from services.candidates.models import CandidateImport
 from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, ImportOut, Status
 from services.candidates.service import (
     CandidateNotFound,
@@ -99,10 +98,10 @@ async def import_csv(request: Request, who: Principal = require("candidates:writ
 @router.get("/candidates/imports/{import_id}", response_model=ImportOut, summary="Progress of an import")
 async def read_import(import_id: str, request: Request, who: Principal = require("candidates:write")) -> ImportOut:
     ctx, _service = _ctx(request)
+    importer: CandidateImporter = ctx.extras["importer"]
     async with ctx.db.reading() as session:
-        job = await session.get(CandidateImport, import_id)
-    if job is None or not (who.is_admin or job.started_by == who.client_id or
-                           (job.centre_id is not None and job.centre_id == who.centre_id)):
+        job = await importer.read(session, who, import_id)
+    if job is None:
         raise Problem(404, "import-not-found", "No such import.")
     return ImportOut.model_validate(job, from_attributes=True)
 

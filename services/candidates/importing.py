@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.db import Database
 from kit.events import describe_errors
+from services.candidates import repository
 from services.candidates.models import Candidate, CandidateImport
 from services.candidates.schemas import CandidateIn
 from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate, new_id
@@ -123,7 +124,15 @@ class CandidateImporter:
         job = CandidateImport(id=new_id(), centre_id=who.centre_id, started_by=who.client_id, status="running",
                               rows=0, imported=0, failed=0, started_at=self.clock())
         async with self.db.transaction() as session:
-            session.add(job)
+            await repository.save_import(session, job)
+        return job
+
+    async def read(self, session: AsyncSession, who: Principal, import_id: str) -> CandidateImport | None:
+        """An import job, if the caller started it (or its centre did, or the caller is an admin)."""
+        job = await repository.get_import(session, import_id)
+        if job is None or not (who.is_admin or job.started_by == who.client_id
+                               or (job.centre_id is not None and job.centre_id == who.centre_id)):
+            return None
         return job
 
     async def run(self, job: CandidateImport, who: Principal, chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
@@ -147,7 +156,7 @@ class CandidateImporter:
         finally:
             job.finished_at = self.clock()
             async with self.db.transaction() as session:
-                await session.merge(job)
+                await repository.save_import(session, job)
         yield {"summary": {"import_id": job.id, "status": job.status, "rows": job.rows, "imported": job.imported,
                            "failed": job.failed, **({"error": job.error} if job.error else {})}}
 
@@ -166,7 +175,7 @@ class CandidateImporter:
                 for (number, _body), outcome in zip(parsed, outcomes, strict=True):
                     results[number] = _result(number, outcome)
                 self._count(job, batch, results)
-                await session.merge(job)
+                await repository.save_import(session, job)
         except IntegrityError:
             # Another writer registered one of these people meanwhile: row by row, each in a savepoint.
             job.rows, job.imported, job.failed = counters
@@ -176,7 +185,7 @@ class CandidateImporter:
                     if number not in results:
                         results[number] = await self._one(session, who, number, body)
                 self._count(job, batch, results)
-                await session.merge(job)
+                await repository.save_import(session, job)
         return [results[number] for number, _body in batch]
 
     @staticmethod

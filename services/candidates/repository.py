@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.candidates.models import Candidate, CandidateTag
+from services.candidates.models import Candidate, CandidateImport, CandidateTag
 
 
 async def get(session: AsyncSession, candidate_id: str, for_update: bool = False) -> Candidate | None:
@@ -115,3 +115,12 @@ async def search(
     if after:
         stmt = stmt.where(Candidate.id > after)
     return list((await session.scalars(stmt.order_by(Candidate.id).limit(limit))).all())
+
+
+async def save_import(session: AsyncSession, job: CandidateImport) -> None:
+    """Insert or update an import job's row (its counters move with every batch)."""
+    await session.merge(job)
+
+
+async def get_import(session: AsyncSession, import_id: str) -> CandidateImport | None:
+    return await session.get(CandidateImport, import_id)

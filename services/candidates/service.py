@@ -86,6 +86,16 @@ def owns(who: Principal, candidate: Candidate) -> bool:
     )
 
 
+def duplicate_of(who: Principal, candidate: Candidate, existing: Candidate) -> DuplicateCandidate:
+    """Why ``candidate`` duplicates ``existing``; the existing id only if the caller may see it."""
+    reason = (
+        "a candidate with this national ID is registered"
+        if candidate.national_id_hash and existing.national_id_hash == candidate.national_id_hash
+        else "a candidate with this phone, name and date of birth is registered"
+    )
+    return DuplicateCandidate(reason, existing.id if owns(who, existing) else None)
+
+
 class CandidateService:
     def __init__(
         self,
@@ -133,10 +143,7 @@ class CandidateService:
                 continue
             clash = next((seen[h] for h in (candidate.national_id_hash, candidate.person_hash) if h and h in seen), None)
             if clash is not None:
-                reason = ("a candidate with this national ID is registered"
-                          if candidate.national_id_hash and clash.national_id_hash == candidate.national_id_hash
-                          else "a candidate with this phone, name and date of birth is registered")
-                results[i] = DuplicateCandidate(reason, clash.id if owns(who, clash) else None)
+                results[i] = duplicate_of(who, candidate, clash)
                 continue
             for h in (candidate.national_id_hash, candidate.person_hash):
                 if h:
@@ -397,14 +404,8 @@ class CandidateService:
         existing = await repository.find_duplicate(
             session, candidate.national_id_hash, candidate.person_hash, exclude=candidate.id
         )
-        if existing is None:
-            return
-        reason = (
-            "a candidate with this national ID is registered"
-            if candidate.national_id_hash and existing.national_id_hash == candidate.national_id_hash
-            else "a candidate with this phone, name and date of birth is registered"
-        )
-        raise DuplicateCandidate(reason, existing.id if owns(who, existing) else None)
+        if existing is not None:
+            raise duplicate_of(who, candidate, existing)
 
     @staticmethod
     def _search_text(candidate: Candidate) -> str:
