@@ -3,14 +3,16 @@ request or event, the same models on PostgreSQL (asyncpg) and SQLite (aiosqlite)
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
-
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import JSON, Column, DateTime, MetaData, Table, TypeDecorator, event, insert, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -124,3 +126,39 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Append many new rows to `table` inside the session's transaction.
+
+    On PostgreSQL this is a binary COPY on the session's own connection (the fastest way in,
+    an order of magnitude ahead of a multi-row INSERT); elsewhere one executemany INSERT.
+    Columns missing from a row are written as their Python-side default or NULL.
+    """
+    if not rows:
+        return
+    if session.bind.dialect.name != "postgresql":
+        await session.execute(insert(table), rows)
+        return
+    columns = [c for c in table.columns if not (c.primary_key and c.autoincrement is True and c.name not in rows[0])]
+    encoders = [_copy_encoder(c) for c in columns]
+    records = [tuple(enc(row.get(c.key)) for c, enc in zip(columns, encoders, strict=True)) for row in rows]
+    from asyncpg.exceptions import IntegrityConstraintViolationError
+
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    try:
+        await raw.driver_connection.copy_records_to_table(
+            table.name, records=records, columns=[c.name for c in columns], schema_name=table.schema
+        )
+    except IntegrityConstraintViolationError as exc:  # the same error an INSERT would raise
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+
+
+def _copy_encoder(column: Column[Any]) -> Callable[[Any], Any]:
+    """How a Python value becomes what asyncpg's binary COPY codec for the column expects."""
+    if isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl", None), JSON):
+        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(column.type, UtcDateTime):
+        return lambda v: None if v is None else v.astimezone(UTC)
+    return lambda v: v

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import UtcDateTime
+from kit.db import UtcDateTime, insert_rows
 from kit.events import Envelope, EventRegistry
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
@@ -51,8 +51,9 @@ class Outbox:
         if not envelopes:
             return
         now = datetime.now(UTC)
-        await session.execute(
-            insert(self.table),
+        await insert_rows(
+            session,
+            self.table,
             [
                 {
                     "event_id": env.id,

@@ -9,10 +9,7 @@ can be read while it runs.
 
 from __future__ import annotations
 
-import codecs
-import csv
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,27 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.db import Database
-from kit.events import describe_errors
+from kit.csvstream import RowResult, csv_rows, field_errors
+from kit.ids import new_id
 from services.candidates import repository
 from services.candidates.models import Candidate, CandidateImport
 from services.candidates.schemas import CandidateIn
-from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate, new_id
+from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate
 
 LISTS = ("occupations", "skills", "priority_groups", "certificates")
 CONSENTS = ("matching", "share_with_employers", "notifications")
 BATCH = 500
-
-
-@dataclass
-class RowResult:
-    row: int  # 1 = the first data row after the header
-    candidate_id: str | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        if self.candidate_id:
-            return {"row": self.row, "id": self.candidate_id}
-        return {"row": self.row, "errors": self.errors}
 
 
 def row_to_body(row: dict[str, str], source: str) -> dict[str, Any]:
@@ -74,44 +60,6 @@ def row_to_body(row: dict[str, str], source: str) -> dict[str, Any]:
     if consents:
         body["consents"] = consents
     return body
-
-
-async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, dict[str, str]]]:
-    """(row number, row) from a streamed CSV body; tolerates a BOM and CRLF line ends."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
-    pending = ""
-    header: list[str] | None = None
-    number = 0
-
-    def lines(text: str) -> list[str]:
-        return list(csv.reader(text.splitlines(keepends=True)))
-
-    async for chunk in chunks:
-        pending += decoder.decode(chunk)
-        cut = pending.rfind("\n")
-        if cut < 0:
-            continue
-        complete, pending = pending[: cut + 1], pending[cut + 1 :]
-        # A quoted field may hold a newline: only hand whole records to the parser.
-        if complete.count('"') % 2:
-            pending = complete + pending
-            continue
-        for record in lines(complete):
-            if header is None:
-                header = [h.strip().lower() for h in record]
-                continue
-            if not any(cell.strip() for cell in record):
-                continue
-            number += 1
-            yield number, dict(zip(header, record, strict=False))
-    pending += decoder.decode(b"", final=True)
-    for record in lines(pending):
-        if header is None:
-            header = [h.strip().lower() for h in record]
-            continue
-        if any(cell.strip() for cell in record):
-            number += 1
-            yield number, dict(zip(header, record, strict=False))
 
 
 class CandidateImporter:
@@ -167,7 +115,7 @@ class CandidateImporter:
             try:
                 parsed.append((number, CandidateIn.model_validate(body)))
             except ValidationError as exc:
-                results[number] = RowResult(number, errors=_field_errors(exc))
+                results[number] = RowResult(number, errors=field_errors(exc))
         counters = (job.rows, job.imported, job.failed)
         try:
             async with self.db.transaction() as session:
@@ -179,7 +127,7 @@ class CandidateImporter:
         except IntegrityError:
             # Another writer registered one of these people meanwhile: row by row, each in a savepoint.
             job.rows, job.imported, job.failed = counters
-            results = {n: r for n, r in results.items() if not r.candidate_id}
+            results = {n: r for n, r in results.items() if not r.record_id}
             async with self.db.transaction() as session:
                 for number, body in batch:
                     if number not in results:
@@ -192,14 +140,14 @@ class CandidateImporter:
     def _count(job: CandidateImport, batch: list[tuple[int, dict[str, Any]]], results: dict[int, RowResult]) -> None:
         done = [results[number] for number, _body in batch]
         job.rows += len(batch)
-        job.imported += sum(1 for r in done if r.candidate_id)
-        job.failed += sum(1 for r in done if not r.candidate_id)
+        job.imported += sum(1 for r in done if r.record_id)
+        job.failed += sum(1 for r in done if not r.record_id)
 
     async def _one(self, session: AsyncSession, who: Principal, number: int, body: dict[str, Any]) -> RowResult:
         try:
             candidate_in = CandidateIn.model_validate(body)
         except ValidationError as exc:
-            return RowResult(number, errors=_field_errors(exc))
+            return RowResult(number, errors=field_errors(exc))
         try:
             async with session.begin_nested():
                 candidate = await self.service.register(session, who, candidate_in)
@@ -208,13 +156,7 @@ class CandidateImporter:
         except DuplicateCandidate as exc:
             message = exc.reason + (f" ({exc.existing_id})" if exc.existing_id else "")
             return RowResult(number, errors=[{"field": "row", "message": message}])
-        return RowResult(number, candidate_id=candidate.id)
-
-
-def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [{"field": ".".join(str(p) for p in e["loc"]) or "row", "message": e["msg"]} for e in exc.errors()] or [
-        {"field": "row", "message": describe_errors(exc)}
-    ]
+        return RowResult(number, record_id=candidate.id)
 
 
 def _result(number: int, outcome: Candidate | InvalidCandidate | DuplicateCandidate) -> RowResult:
@@ -223,4 +165,4 @@ def _result(number: int, outcome: Candidate | InvalidCandidate | DuplicateCandid
     if isinstance(outcome, DuplicateCandidate):
         message = outcome.reason + (f" ({outcome.existing_id})" if outcome.existing_id else "")
         return RowResult(number, errors=[{"field": "row", "message": message}])
-    return RowResult(number, candidate_id=outcome.id)
+    return RowResult(number, record_id=outcome.id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, exists, insert, or_, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import insert_rows
 from services.candidates.models import Candidate, CandidateImport, CandidateTag
 
 
@@ -47,14 +48,14 @@ async def add_many(session: AsyncSession, candidates: Sequence[Candidate], tags:
     if not candidates:
         return
     columns = [c.key for c in Candidate.__table__.columns]
-    await session.execute(insert(Candidate), [{name: getattr(c, name) for name in columns} for c in candidates])
+    await insert_rows(session, Candidate.__table__, [{name: getattr(c, name) for name in columns} for c in candidates])
     tag_rows = [
         {"candidate_id": c.id, "kind": k, "value": v}
         for c, ts in zip(candidates, tags, strict=True)
         for k, v in dict.fromkeys(ts)
     ]
     if tag_rows:
-        await session.execute(insert(CandidateTag), tag_rows)
+        await insert_rows(session, CandidateTag.__table__, tag_rows)
 
 
 async def add(session: AsyncSession, candidate: Candidate, tags: Sequence[tuple[str, str]]) -> None:

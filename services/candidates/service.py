@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -13,6 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
+from kit.events import Envelope
+from kit.ids import new_id
 from kit.outbox import Outbox
 from reference.geography import UnknownArea, geography
 from reference.levels import Qualification
@@ -67,14 +66,6 @@ class Filters:
     priority_group: str | None = None
     status: str | None = None
     q: str | None = None
-
-
-def new_id() -> str:
-    """A UUID whose first 48 bits are the time in ms (as UUIDv7), so ids sort by creation."""
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return str(uuid.UUID(int=value))
 
 
 def owns(who: Principal, candidate: Candidate) -> bool:
@@ -150,8 +141,7 @@ class CandidateService:
                     seen[h] = candidate
             accepted.append(candidate)
         await repository.add_many(session, accepted, [self._tags(c) for c in accepted])
-        for candidate in accepted:
-            await self._announce(session, REGISTERED, candidate)
+        await self.outbox.add(session, *(self._event(REGISTERED, c) for c in accepted))
         return results
 
     def prepare(self, who: Principal, body: CandidateIn) -> Candidate:
@@ -423,6 +413,10 @@ class CandidateService:
         return tags
 
     async def _announce(self, session: AsyncSession, event_type: str, candidate: Candidate) -> None:
+        await self.outbox.add(session, self._event(event_type, candidate))
+
+    @staticmethod
+    def _event(event_type: str, candidate: Candidate) -> Envelope:
         payload = CandidateProfile(
             candidate_id=candidate.id,
             version=candidate.version,
@@ -442,7 +436,7 @@ class CandidateService:
             priority_groups=candidate.priority_groups,
             consents={p: bool(c["granted"]) for p, c in candidate.consents.items()},
         )
-        await self.outbox.add(session, registry.envelope(SOURCE, candidate.id, payload, event_type))
+        return registry.envelope(SOURCE, candidate.id, payload, event_type)
 
 
 def mask_name(name: str | None) -> str | None:

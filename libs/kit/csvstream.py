@@ -1,0 +1,76 @@
+"""Streamed CSV uploads (UTF-8 with or without BOM, header row) and per-row import results."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from kit.events import describe_errors
+
+
+@dataclass
+class RowResult:
+    """What happened to one data row of an import: the new record's id, or its errors."""
+
+    row: int  # 1 = the first data row after the header
+    record_id: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.record_id:
+            return {"row": self.row, "id": self.record_id}
+        return {"row": self.row, "errors": self.errors}
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors as `{field, message}` entries (values are never echoed)."""
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "row", "message": e["msg"]} for e in exc.errors()] or [
+        {"field": "row", "message": describe_errors(exc)}
+    ]
+
+
+async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, dict[str, str]]]:
+    """(row number, row) from a streamed CSV body; tolerates a BOM and CRLF line ends.
+
+    Header names are trimmed and lower-cased; blank lines are skipped. Raises
+    UnicodeDecodeError when the body is not UTF-8.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    pending = ""
+    header: list[str] | None = None
+    number = 0
+
+    def records(text: str) -> list[list[str]]:
+        return list(csv.reader(text.splitlines(keepends=True)))
+
+    async for chunk in chunks:
+        pending += decoder.decode(chunk)
+        cut = pending.rfind("\n")
+        if cut < 0:
+            continue
+        complete, pending = pending[: cut + 1], pending[cut + 1 :]
+        # A quoted field may hold a newline: only hand whole records to the parser.
+        if complete.count('"') % 2:
+            pending = complete + pending
+            continue
+        for record in records(complete):
+            if header is None:
+                header = [h.strip().lower() for h in record]
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            number += 1
+            yield number, dict(zip(header, record, strict=False))
+    pending += decoder.decode(b"", final=True)
+    for record in records(pending):
+        if header is None:
+            header = [h.strip().lower() for h in record]
+            continue
+        if any(cell.strip() for cell in record):
+            number += 1
+            yield number, dict(zip(header, record, strict=False))
