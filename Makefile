@@ -43,9 +43,9 @@ bench: venv
 # `make run` serves on $(PORT) (candidates today; employers and vacancies with their import).
 demo: venv
 	mkdir -p $(JOBLINK_VAR)/demo
-	$(PY) -m reference.population candidates --count 500 --seed 1 -o $(JOBLINK_VAR)/demo/candidates.csv
-	$(PY) -m reference.population employers --count 40 --seed 1 -o $(JOBLINK_VAR)/demo/employers.csv
-	$(PY) -m reference.population vacancies --count 40 --seed 1 -o $(JOBLINK_VAR)/demo/vacancies.csv
+	$(PY) -m reference.population candidates --count 500 --seed 1 --as-of $$(date +%F) -o $(JOBLINK_VAR)/demo/candidates.csv
+	$(PY) -m reference.population employers --count 40 --seed 1 --as-of $$(date +%F) -o $(JOBLINK_VAR)/demo/employers.csv
+	$(PY) -m reference.population vacancies --count 40 --seed 1 --as-of $$(date +%F) -o $(JOBLINK_VAR)/demo/vacancies.csv
 	$(PY) deploy/local/load_demo.py --base http://127.0.0.1:$(PORT) --var $(JOBLINK_VAR)
 
 up: venv

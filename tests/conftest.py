@@ -71,7 +71,15 @@ class PostgresDatabases:
 
     async def drop_all(self) -> None:
         for name in self.created:
-            await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for attempt in range(40):
+                try:
+                    await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    break
+                except asyncpg.InsufficientPrivilegeError:
+                    # an autovacuum worker is in the database; FORCE may not end it: it soon ends itself
+                    if attempt == 39:
+                        raise
+                    await asyncio.sleep(0.25)
 
 
 @pytest.fixture

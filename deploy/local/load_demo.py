@@ -1,13 +1,15 @@
 """Load the demo population (``make demo``) into a running platform through its API.
 
 Uses the development admin client of ``make run`` (``<var>/dev-admin.json``) to create a demo
-job-centre client, then imports ``<var>/demo/candidates.csv`` as that centre and prints the
-import's summary.
+job-centre client, then, as that centre, imports ``<var>/demo/candidates.csv``, registers the
+employers of ``<var>/demo/employers.csv`` and imports ``<var>/demo/vacancies.csv``, and prints
+the imports' summaries.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -40,15 +42,32 @@ def main() -> None:
         centre.raise_for_status()
         headers = {"authorization": "Bearer " + token(http, centre.json()["client_id"], centre.json()["client_secret"]),
                    "content-type": "text/csv"}
-        summary = None
-        with http.stream("POST", "/api/v1/candidates:import", headers=headers,
-                         content=(var / "demo" / "candidates.csv").read_bytes()) as response:
-            response.raise_for_status()
-            for line in response.iter_lines():
-                summary = json.loads(line).get("summary", summary)
-    print(f"demo candidates: {summary['imported']} imported, {summary['failed']} rejected (see the import "
-          f"{summary['import_id']}); demo centre client {centre.json()['client_id']} "
-          f"secret {centre.json()['client_secret']}", file=sys.stderr)
+        report("candidates", upload(http, "/api/v1/candidates:import", headers, var / "demo" / "candidates.csv"))
+        with (var / "demo" / "employers.csv").open(encoding="utf-8") as rows:
+            for row in csv.DictReader(rows):
+                response = http.post("/api/v1/employers", headers={"authorization": headers["authorization"]}, json={
+                    "name": row["name"], "tax_code": row["tax_code"], "industry": row["industry"],
+                    "fdi": row["fdi"] == "true", "address": {"ward_code": row["ward_code"]},
+                })
+                if response.status_code not in (201, 409):  # 409: loaded by an earlier make demo
+                    sys.exit(f"employer {row['ref']}: {response.status_code} {response.text}")
+        report("vacancies", upload(http, "/api/v1/vacancies:import", headers, var / "demo" / "vacancies.csv"))
+    print(f"demo centre client {centre.json()['client_id']} secret {centre.json()['client_secret']}", file=sys.stderr)
+
+
+def upload(http: httpx.Client, path: str, headers: dict[str, str], csv_file: Path) -> dict:
+    """Stream a CSV to an import endpoint; the import's summary."""
+    summary: dict = {}
+    with http.stream("POST", path, headers=headers, content=csv_file.read_bytes()) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            summary = json.loads(line).get("summary", summary)
+    return summary
+
+
+def report(what: str, summary: dict) -> None:
+    print(f"demo {what}: {summary['imported']} imported, {summary['failed']} rejected "
+          f"(import {summary['import_id']})", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from kit.db import Database, sqlite_url
 from kit.events import EventRegistry
 from kit.inbox import Inbox
 from kit.outbox import Outbox
+from kit.periodic import PeriodicTask
 from kit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
 from kit.relay import OutboxRelay
 from kit.settings import RuntimeSettings, ServiceSettings
@@ -69,6 +70,8 @@ class ServiceSpec:
     consumers: Callable[[ServiceContext], list[EventConsumer]] = lambda _ctx: []
     # Builds the service's own collaborators into ctx.extras at start-up.
     on_start: Callable[[ServiceContext], None] = lambda _ctx: None
+    # Timed jobs (after on_start); they run where settings.run_periodic is on.
+    periodic: Callable[[ServiceContext], list[PeriodicTask]] = lambda _ctx: []
     version: str = "1.0.0"
 
 
@@ -122,6 +125,7 @@ def create_service_app(
         app.state.ctx = ctx
         app.state.identity = identity_codec(runtime)
         spec.on_start(ctx)
+        tasks: list[PeriodicTask] = []
         policy = RetryPolicy(
             settings.consumer_max_attempts, settings.consumer_backoff_s, settings.consumer_backoff_max_s
         )
@@ -144,9 +148,15 @@ def create_service_app(
                 )
                 db.on_commit(ctx.relay.wake)
                 ctx.relay.start()
+            if settings.run_periodic:
+                tasks = spec.periodic(ctx)
+                for task in tasks:
+                    task.start()
             log.info("service_started", service=spec.name, bus=type(the_bus).__name__, db=db.dialect)
             yield
         finally:
+            for task in tasks:
+                await task.stop()
             if ctx.relay is not None:
                 await ctx.relay.stop()
             if own_bus:

@@ -83,6 +83,15 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     )
 
 
+AFTER_COMMIT = "joblink.after_commit"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
+    """Run ``action`` once this unit of work has committed (never if it rolls back): for
+    in-memory state that must follow the database, such as a search index."""
+    session.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
 class Database:
     """A service's engine and session factory; ``transaction()`` is the unit of work."""
 
@@ -110,6 +119,9 @@ class Database:
         async with self.sessions() as session:
             async with session.begin():
                 yield session
+            pending = session.info.pop(AFTER_COMMIT, [])
+        for action in pending:
+            action()
         for callback in self._after_commit:
             callback()
 

@@ -43,6 +43,13 @@ class EventData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ReadEventData(EventData):
+    """A payload as a consuming service reads another service's event: only the fields it uses,
+    ignoring the rest, so the publisher may add fields without breaking its readers."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
 class Envelope(BaseModel):
     """A CloudEvents 1.0 envelope; ``subject`` is the aggregate id and the Kafka key."""
 

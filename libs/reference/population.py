@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import orjson
+from stdnum.vn import mst
 
 from reference.geography import HAI_PHONG, Geography, geography
 from reference.levels import Qualification
@@ -254,7 +255,11 @@ class PopulationGenerator:
         name = f"{form} {sector} {brand} {'Việt Nam' if fdi else 'Hải Phòng'} {i + 1}"
         tax = ""
         while not tax or tax in self._tax_codes:  # tax codes are unique
-            tax = "02" + "".join(str(self.rng.randrange(10)) for _ in range(8))
+            base = "03" + "".join(str(self.rng.randrange(10)) for _ in range(7))  # 03 = Hải Phòng's tax office
+            check = mst.calc_check_digit(base)
+            if len(check) != 1:  # no check digit fits this serial: the tax office never issues it
+                continue
+            tax = base + check
             if self.rng.random() < 0.1:
                 tax += f"-{self.rng.randint(1, 20):03d}"
         self._tax_codes.add(tax)
@@ -279,6 +284,7 @@ class PopulationGenerator:
             out.append(
                 {
                     "employer_ref": employer["ref"],
+                    "employer_tax_code": employer["tax_code"],
                     "title": _title(occupation),
                     "occupation": occupation,
                     "required_skills": ";".join(

@@ -1,5 +1,102 @@
-"""Event payloads the matching service publishes or consumes (the contract of SPEC §7)."""
+"""Events the matching service reads (candidates, vacancies, job-fair outcomes), as it reads them:
+only the fields it uses, so publishers may add fields freely."""
 
-from kit.events import EventRegistry
+from datetime import date, datetime
+from typing import Literal
+
+from kit.events import EventRegistry, ReadEventData
+
+
+class SkillRef(ReadEventData):
+    code: str | None
+    text: str
+
+
+class CandidateProfile(ReadEventData):
+    """``candidate.registered`` / ``candidate.updated``."""
+
+    candidate_id: str
+    version: int
+    centre_id: str | None = None
+    status: str
+    occupations: list[str] = []
+    skills: list[SkillRef] = []
+    trade_level: int | None = None
+    qualification: str = "none"
+    experience_years: int = 0
+    desired_wage_vnd: int | None = None
+    max_commute_km: float | None = None
+    ward_code: str | None = None
+    legacy_district_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    priority_groups: list[str] = []
+    consents: dict[str, bool] = {}
+
+
+class CandidateErased(ReadEventData):
+    candidate_id: str
+    version: int
+
+
+class RequiredSkill(ReadEventData):
+    code: str | None
+    text: str
+    kind: Literal["must", "nice"]
+
+
+class VacancyProfile(ReadEventData):
+    """``vacancy.opened`` / ``vacancy.updated``."""
+
+    vacancy_id: str
+    version: int
+    employer_id: str
+    centre_id: str | None = None
+    status: str
+    title: str
+    occupation: str
+    required_skills: list[RequiredSkill] = []
+    min_trade_level: int | None = None
+    min_qualification: str = "none"
+    openings: int = 1
+    hires: int = 0
+    wage_min_vnd: int | None = None
+    wage_max_vnd: int | None = None
+    ward_code: str | None = None
+    legacy_district_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    social_insurance: bool = False
+    accepts_priority_groups: bool = True
+    deadline: date | None = None
+
+
+class VacancyClosed(ReadEventData):
+    vacancy_id: str
+    version: int
+    status: str
+
+
+class InvitationOutcome(ReadEventData):
+    """``invitation.outcome_recorded``: training data for the scoring model."""
+
+    invitation_id: str
+    vacancy_id: str
+    candidate_id: str
+    outcome: Literal["attended", "hired", "no_show"]
+    recorded_at: datetime | None = None
+
+
+CANDIDATE_REGISTERED, CANDIDATE_UPDATED, CANDIDATE_ERASED = (
+    "candidate.registered", "candidate.updated", "candidate.erased")
+VACANCY_OPENED, VACANCY_UPDATED, VACANCY_CLOSED = "vacancy.opened", "vacancy.updated", "vacancy.closed"
+OUTCOME_RECORDED = "invitation.outcome_recorded"
 
 registry = EventRegistry()
+registry.register(CANDIDATE_REGISTERED, CandidateProfile)
+registry.register(CANDIDATE_UPDATED, CandidateProfile)
+registry.register(CANDIDATE_ERASED, CandidateErased)
+registry.register(VACANCY_OPENED, VacancyProfile)
+registry.register(VACANCY_UPDATED, VacancyProfile)
+registry.register(VACANCY_CLOSED, VacancyClosed)
+registry.register(OUTCOME_RECORDED, InvitationOutcome)

@@ -4,12 +4,41 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from kit.app import ServiceSpec, create_service_app
+from kit.app import ServiceContext, ServiceSpec, create_service_app
 from kit.bus import Bus
+from kit.periodic import PeriodicTask
 from kit.settings import RuntimeSettings
+from reference.geography import geography
+from reference.occupations import occupations
+from reference.skills import skill_vocabulary
 from services.vacancies import models
+from services.vacancies.api import router
+from services.vacancies.consumers import consumers
 from services.vacancies.events import registry
+from services.vacancies.importing import VacancyImporter
+from services.vacancies.service import VacancyService
 from services.vacancies.settings import VacanciesSettings
+
+
+def start(ctx: ServiceContext) -> None:
+    geography(), occupations(), skill_vocabulary()  # loaded now, not on the first request
+    service = VacancyService(ctx.outbox)
+    ctx.extras["vacancies"] = service
+    ctx.extras["importer"] = VacancyImporter(ctx.db, service)
+
+
+def periodic(ctx: ServiceContext) -> list[PeriodicTask]:
+    settings: VacanciesSettings = ctx.settings  # type: ignore[assignment]
+    service: VacancyService = ctx.extras["vacancies"]
+
+    async def close_expired() -> None:
+        while True:  # batch after batch until none is left
+            async with ctx.db.transaction() as session:
+                if await service.close_expired(session) == 0:
+                    return
+
+    return [PeriodicTask("close-expired-vacancies", settings.deadline_check_interval_s, close_expired)]
+
 
 SPEC = ServiceSpec(
     name="vacancies",
@@ -21,6 +50,10 @@ SPEC = ServiceSpec(
     registry=registry,
     settings_class=VacanciesSettings,
     migrations_dir=Path(__file__).parent / "migrations",
+    routers=[router],
+    consumers=consumers,
+    on_start=start,
+    periodic=periodic,
 )
 
 

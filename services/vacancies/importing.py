@@ -1,0 +1,166 @@
+"""Bulk import of vacancies from CSV (UTF-8, with or without BOM, header row).
+
+Columns: ``employer_tax_code`` or ``employer_id``, ``title``, ``occupation``, ``required_skills``
+(``skill:kind`` entries separated by ``;``, kind ``must`` or ``nice``; a bare skill is a must),
+``min_trade_level``, ``min_qualification``, ``openings``, ``wage_min_vnd``, ``wage_max_vnd``,
+``ward_code`` (or ``legacy_ward_code`` / ``legacy_district_code``; empty = the employer's
+address), ``social_insurance``, ``shifts``, ``accepts_priority_groups``, ``deadline``
+(YYYY-MM-DD), ``description``. Other columns are ignored.
+
+The upload is streamed. Rows are committed in batches, each row in its own savepoint, so a bad
+row never takes its neighbours with it; every row gets a result, and the job's counters are
+committed with each batch so progress can be read while it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.csvstream import RowResult, csv_rows, field_errors
+from kit.db import Database
+from kit.ids import new_id
+from services.vacancies import repository
+from services.vacancies.models import Employer, VacancyImport
+from services.vacancies.schemas import VacancyIn
+from services.vacancies.service import InvalidInput, NotOwner, VacancyService
+from services.vacancies.validation import InvalidValue, normalise_tax_code
+
+BATCH = 200
+TRUE = ("true", "1", "yes", "có", "co", "x")
+
+
+def row_to_body(row: dict[str, str]) -> dict[str, Any]:
+    """A CSV row as the JSON body of ``POST /vacancies`` (without ``employer_id``)."""
+    def value(name: str) -> str | None:
+        text = (row.get(name) or "").strip()
+        return text or None
+
+    body: dict[str, Any] = {
+        name: value(name)
+        for name in ("title", "description", "occupation", "min_trade_level", "min_qualification", "openings",
+                     "wage_min_vnd", "wage_max_vnd", "shifts", "deadline")
+        if value(name) is not None
+    }
+    for flag in ("social_insurance", "accepts_priority_groups"):
+        if value(flag) is not None:
+            body[flag] = (value(flag) or "").lower() in TRUE
+    if value("ward_code") or value("legacy_ward_code") or value("legacy_district_code"):
+        body["workplace"] = {"ward_code": value("ward_code"), "legacy_ward_code": value("legacy_ward_code"),
+                             "legacy_district_code": value("legacy_district_code")}
+    skills = []
+    for entry in (value("required_skills") or "").split(";"):
+        name, _sep, kind = entry.strip().rpartition(":")
+        if not _sep:
+            name, kind = kind, "must"
+        if name.strip():
+            skills.append({"skill": name.strip(), "kind": kind.strip().lower() or "must"})
+    if skills:
+        body["required_skills"] = skills
+    return body
+
+
+class VacancyImporter:
+    def __init__(self, db: Database, service: VacancyService,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.db = db
+        self.service = service
+        self.clock = clock
+
+    async def start(self, who: Principal) -> VacancyImport:
+        job = VacancyImport(id=new_id(), centre_id=who.centre_id, started_by=who.client_id, status="running",
+                            rows=0, imported=0, failed=0, started_at=self.clock())
+        async with self.db.transaction() as session:
+            await repository.save_import(session, job)
+        return job
+
+    async def read(self, session: AsyncSession, who: Principal, import_id: str) -> VacancyImport | None:
+        """An import job, if the caller started it (or its centre did, or the caller is an admin)."""
+        job = await repository.get_import(session, import_id)
+        if job is None or not (who.is_admin or job.started_by == who.client_id
+                               or (job.centre_id is not None and job.centre_id == who.centre_id)):
+            return None
+        return job
+
+    async def run(self, job: VacancyImport, who: Principal, chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+        """Import the stream; yields each row's result, batch by batch, then the summary."""
+        batch: list[tuple[int, dict[str, str]]] = []
+        try:
+            async for number, row in csv_rows(chunks):
+                batch.append((number, row))
+                if len(batch) >= BATCH:
+                    for result in await self._commit(job, who, batch):
+                        yield result.as_dict()
+                    batch = []
+            if batch:
+                for result in await self._commit(job, who, batch):
+                    yield result.as_dict()
+            job.status = "completed"
+        except UnicodeDecodeError:
+            job.status = "failed"
+            job.error = "the file is not UTF-8 text"
+        finally:
+            job.finished_at = self.clock()
+            async with self.db.transaction() as session:
+                await repository.save_import(session, job)
+        yield {"summary": {"import_id": job.id, "status": job.status, "rows": job.rows, "imported": job.imported,
+                           "failed": job.failed, **({"error": job.error} if job.error else {})}}
+
+    async def _commit(self, job: VacancyImport, who: Principal, batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
+        results = []
+        async with self.db.transaction() as session:
+            employers = await self._employers(session, batch)
+            for number, row in batch:
+                results.append(await self._one(session, who, number, row, employers))
+            job.rows += len(batch)
+            job.imported += sum(1 for r in results if r.record_id)
+            job.failed += sum(1 for r in results if not r.record_id)
+            await repository.save_import(session, job)
+        return results
+
+    @staticmethod
+    async def _employers(session: AsyncSession, batch: list[tuple[int, dict[str, str]]]) -> dict[str, Employer]:
+        """The batch's employers by tax code and by id, in two queries."""
+        codes = []
+        for _n, row in batch:
+            try:
+                codes.append(normalise_tax_code(row.get("employer_tax_code") or ""))
+            except InvalidValue:
+                continue
+        found: dict[str, Employer] = dict(await repository.employers_by_tax_codes(session, codes))
+        for _n, row in batch:
+            ident = (row.get("employer_id") or "").strip()
+            if ident and ident not in found and (employer := await repository.get_employer(session, ident)):
+                found[ident] = employer
+        return found
+
+    async def _one(self, session: AsyncSession, who: Principal, number: int, row: dict[str, str],
+                   employers: dict[str, Employer]) -> RowResult:
+        employer_ref = (row.get("employer_id") or "").strip()
+        if not employer_ref:
+            try:
+                employer_ref = normalise_tax_code(row.get("employer_tax_code") or "")
+            except InvalidValue as exc:
+                return RowResult(number, errors=[{"field": "employer_tax_code", "message": str(exc)}])
+        employer = employers.get(employer_ref)
+        if employer is None:
+            return RowResult(number, errors=[{"field": "employer_tax_code" if "employer_id" not in row else "employer_id",
+                                              "message": "no employer registered with this tax code or id"}])
+        try:
+            body = VacancyIn.model_validate({**row_to_body(row), "employer_id": employer.id})
+        except ValidationError as exc:
+            return RowResult(number, errors=field_errors(exc))
+        try:
+            async with session.begin_nested():
+                vacancy = await self.service.open_vacancy(session, who, body, employer)
+        except InvalidInput as exc:
+            return RowResult(number, errors=exc.errors)
+        except NotOwner:
+            return RowResult(number, errors=[{"field": "employer_tax_code",
+                                              "message": "the employer was registered by another centre"}])
+        return RowResult(number, record_id=vacancy.id)

@@ -1,0 +1,484 @@
+"""Employers and vacancies: the domain rules, no HTTP, no SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.events import Envelope
+from kit.ids import new_id
+from kit.outbox import Outbox
+from reference.geography import UnknownArea, geography
+from reference.levels import Qualification
+from reference.occupations import UnknownOccupation, occupations
+from reference.skills import skill_vocabulary
+from reference.text import fold, key
+from services.vacancies import repository
+from services.vacancies.events import (
+    CLOSED,
+    EMPLOYER_REGISTERED,
+    OPENED,
+    UPDATED,
+    EmployerRegistered,
+    InvitationOutcome,
+    RequiredSkill,
+    VacancyClosed,
+    VacancyProfile,
+    registry,
+)
+from services.vacancies.models import Employer, Vacancy
+from services.vacancies.schemas import (
+    AreaOut,
+    EmployerIn,
+    EmployerOut,
+    RequiredSkillIn,
+    RequiredSkillOut,
+    VacancyIn,
+    VacancyOut,
+    VacancyPatch,
+    Workplace,
+)
+
+SOURCE = "/joblink/vacancies"
+VIETNAM = timezone(timedelta(hours=7), "ICT")  # deadlines are calendar days in Việt Nam (no DST)
+log = structlog.get_logger("vacancies")
+
+
+class NotFound(LookupError):
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"no such {kind}")
+        self.kind = kind
+        self.ident = ident
+
+
+class NotOwner(PermissionError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class DuplicateEmployer(Exception):
+    def __init__(self, existing_id: str | None) -> None:
+        super().__init__("an employer with this tax code is registered")
+        self.existing_id = existing_id  # None when the caller may not learn it
+
+
+class InvalidInput(ValueError):
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+class NotOpen(Exception):
+    """The vacancy is filled or closed: it cannot be changed or closed again."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the vacancy is {status}")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class VacancyFilters:
+    occupation: str | None = None
+    skill: str | None = None
+    ward: str | None = None
+    district: str | None = None
+    min_trade_level: int | None = None
+    max_trade_level: int | None = None
+    min_wage_vnd: int | None = None
+    status: str | None = None
+    employer_id: str | None = None
+    q: str | None = None
+
+
+def owns(who: Principal, record: Employer | Vacancy) -> bool:
+    """Admins, the centre that registered the record, or the client that did."""
+    return (
+        who.is_admin
+        or (record.centre_id is not None and record.centre_id == who.centre_id)
+        or record.registered_by == who.client_id
+    )
+
+
+def skill_key(code: str | None, text: str) -> str:
+    """The filter value of a skill: its code, or ``text:`` + its folded words."""
+    return code or ("text:" + key(text))[:64]
+
+
+class VacancyService:
+    def __init__(self, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.outbox = outbox
+        self.clock = clock
+
+    # ---- employers ------------------------------------------------------------------------
+    async def register_employer(self, session: AsyncSession, who: Principal, body: EmployerIn) -> Employer:
+        errors: list[dict[str, str]] = []
+        area = self._locate(body.address, errors, "address", need_ward=False) if body.address else {}
+        if errors:
+            raise InvalidInput(errors)
+        existing = await repository.employer_by_tax_code(session, body.tax_code)
+        if existing is not None:
+            raise DuplicateEmployer(existing.id)  # employers are not personal data: the id may be shown
+        employer = Employer(
+            id=new_id(),
+            centre_id=who.centre_id,
+            registered_by=who.client_id,
+            name=body.name,
+            name_key=key(body.name),
+            tax_code=body.tax_code,
+            industry=body.industry,
+            fdi=body.fdi,
+            address_detail=body.address.detail if body.address else None,
+            contact_email=body.contact_email,
+            contact_phone=body.contact_phone,
+            created_at=self.clock(),
+            ward_code=area.get("ward_code"),
+            legacy_district_code=area.get("legacy_district_code"),
+            lat=area.get("lat"),
+            lon=area.get("lon"),
+        )
+        await repository.add_employer(session, employer)
+        payload = EmployerRegistered(
+            employer_id=employer.id, centre_id=employer.centre_id, name=employer.name, tax_code=employer.tax_code,
+            industry=employer.industry, fdi=employer.fdi, ward_code=employer.ward_code,
+            legacy_district_code=employer.legacy_district_code, lat=employer.lat, lon=employer.lon,
+        )
+        await self.outbox.add(session, registry.envelope(SOURCE, employer.id, payload, EMPLOYER_REGISTERED))
+        return employer
+
+    async def employer(self, session: AsyncSession, employer_id: str) -> Employer:
+        employer = await repository.get_employer(session, employer_id)
+        if employer is None:
+            raise NotFound("employer", employer_id)
+        return employer
+
+    async def search_employers(
+        self, session: AsyncSession, *, name: str | None, tax_code: str | None, ward: str | None,
+        industry: str | None, fdi: bool | None, limit: int, cursor: str | None,
+    ) -> tuple[list[Employer], str | None]:
+        rows = await repository.search_employers(
+            session, name_words=key(name) if name else None, tax_code=tax_code, ward_code=ward,
+            industry=industry.upper() if industry else None, fdi=fdi, after=cursor, limit=limit + 1,
+        )
+        return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+    # ---- vacancies ------------------------------------------------------------------------
+    async def open_vacancy(self, session: AsyncSession, who: Principal, body: VacancyIn,
+                           employer: Employer | None = None) -> Vacancy:
+        """Open a vacancy (``employer`` may be passed when the caller already loaded it)."""
+        employer = employer or await repository.get_employer(session, body.employer_id)
+        if employer is None:
+            raise InvalidInput([{"field": "employer_id", "message": "no employer with this id"}])
+        if not owns(who, employer):
+            raise NotOwner("employer")
+        now = self.clock()
+        errors: list[dict[str, str]] = []
+        self._check_occupation(body.occupation, errors)
+        if body.deadline <= now.astimezone(VIETNAM).date():
+            errors.append({"field": "deadline", "message": "the deadline must be in the future"})
+        area = self._workplace(body.workplace, employer, errors)
+        if errors:
+            raise InvalidInput(errors)
+        skills = self._skills(body.required_skills or [])
+        vacancy = Vacancy(
+            id=new_id(),
+            employer_id=employer.id,
+            centre_id=who.centre_id,
+            registered_by=who.client_id,
+            status="open",
+            close_reason=None,
+            version=1,
+            title=body.title,
+            description=body.description,
+            occupation=body.occupation,
+            required_skills=skills,
+            min_trade_level=body.min_trade_level,
+            min_qualification=(body.min_qualification or Qualification.NONE).value,
+            openings=body.openings,
+            hires=0,
+            wage_min_vnd=body.wage_min_vnd,
+            wage_max_vnd=body.wage_max_vnd,
+            social_insurance=bool(body.social_insurance),
+            shifts=body.shifts,
+            accepts_priority_groups=True if body.accepts_priority_groups is None else body.accepts_priority_groups,
+            deadline=body.deadline,
+            created_at=now,
+            updated_at=now,
+            closed_at=None,
+            **area,
+        )
+        vacancy.search_text = self._search_text(vacancy, employer)
+        await repository.add_vacancy(session, vacancy, [skill_key(s["code"], s["text"]) for s in skills])
+        await self.outbox.add(session, self._profile_event(OPENED, vacancy))
+        return vacancy
+
+    async def vacancy(self, session: AsyncSession, vacancy_id: str) -> Vacancy:
+        vacancy = await repository.get_vacancy(session, vacancy_id)
+        if vacancy is None:
+            raise NotFound("vacancy", vacancy_id)
+        return vacancy
+
+    async def update_vacancy(self, session: AsyncSession, who: Principal, vacancy_id: str, patch: VacancyPatch) -> Vacancy:
+        vacancy = await repository.get_vacancy(session, vacancy_id, for_update=True)
+        if vacancy is None:
+            raise NotFound("vacancy", vacancy_id)
+        if not owns(who, vacancy):
+            raise NotOwner("vacancy")
+        if vacancy.status != "open":
+            raise NotOpen(vacancy.status)
+        changes = patch.model_dump(exclude_unset=True)
+        now = self.clock()
+        errors: list[dict[str, str]] = []
+        if changes.get("occupation"):
+            self._check_occupation(patch.occupation or "", errors)
+        if "deadline" in changes and (patch.deadline is None or patch.deadline < now.astimezone(VIETNAM).date()):
+            errors.append({"field": "deadline", "message": "the deadline must be today or later"})
+        wage_min = patch.wage_min_vnd if "wage_min_vnd" in changes else vacancy.wage_min_vnd
+        wage_max = patch.wage_max_vnd if "wage_max_vnd" in changes else vacancy.wage_max_vnd
+        if wage_min is not None and wage_max is not None and wage_min > wage_max:
+            errors.append({"field": "wage_min_vnd", "message": "wage_min_vnd is above wage_max_vnd"})
+        for name in ("title", "occupation", "openings", "social_insurance", "accepts_priority_groups"):
+            if name in changes and changes[name] is None:
+                errors.append({"field": name, "message": "may not be null"})
+        area: dict[str, Any] = {}
+        if changes.get("workplace"):
+            area = self._locate(patch.workplace, errors, "workplace")
+        if errors:
+            raise InvalidInput(errors)
+        for name in ("title", "description", "occupation", "min_trade_level", "openings", "wage_min_vnd",
+                     "wage_max_vnd", "social_insurance", "shifts", "accepts_priority_groups", "deadline"):
+            if name in changes:
+                setattr(vacancy, name, getattr(patch, name))
+        if "min_qualification" in changes:
+            vacancy.min_qualification = (patch.min_qualification or Qualification.NONE).value
+        for name, value in area.items():
+            setattr(vacancy, name, value)
+        if "required_skills" in changes:
+            vacancy.required_skills = self._skills(patch.required_skills or [])
+            await repository.replace_skills(
+                session, vacancy.id, [skill_key(s["code"], s["text"]) for s in vacancy.required_skills]
+            )
+        employer = await repository.get_employer(session, vacancy.employer_id)
+        vacancy.search_text = self._search_text(vacancy, employer)
+        vacancy.version += 1
+        vacancy.updated_at = now
+        if vacancy.hires >= vacancy.openings:  # openings lowered to what is already hired
+            await self._close(session, vacancy, "filled")
+        else:
+            await self.outbox.add(session, self._profile_event(UPDATED, vacancy))
+        await session.flush()
+        return vacancy
+
+    async def close_vacancy(self, session: AsyncSession, who: Principal, vacancy_id: str) -> Vacancy:
+        vacancy = await repository.get_vacancy(session, vacancy_id, for_update=True)
+        if vacancy is None:
+            raise NotFound("vacancy", vacancy_id)
+        if not owns(who, vacancy):
+            raise NotOwner("vacancy")
+        if vacancy.status != "open":
+            raise NotOpen(vacancy.status)
+        vacancy.version += 1
+        await self._close(session, vacancy, "by_employer")
+        await session.flush()
+        return vacancy
+
+    async def close_expired(self, session: AsyncSession, batch: int = 500) -> int:
+        """Close open vacancies whose deadline has passed (one batch); how many were closed."""
+        today = self.clock().astimezone(VIETNAM).date()
+        expired = await repository.expired_open_vacancies(session, today, batch)
+        for vacancy in expired:
+            vacancy.version += 1
+            await self._close(session, vacancy, "deadline")
+        await session.flush()
+        return len(expired)
+
+    async def record_outcome(self, session: AsyncSession, outcome: InvitationOutcome) -> None:
+        """A hire at a job fair counts against the vacancy's openings, once per invitation;
+        reaching the openings fills the vacancy."""
+        if outcome.outcome != "hired":
+            return
+        vacancy = await repository.get_vacancy(session, outcome.vacancy_id, for_update=True)
+        if vacancy is None:
+            log.warning("outcome_for_unknown_vacancy", vacancy_id=outcome.vacancy_id)
+            return
+        at = outcome.recorded_at or self.clock()
+        if not await repository.record_hire(session, outcome.invitation_id, vacancy.id, at):
+            return
+        vacancy.hires += 1
+        vacancy.version += 1
+        vacancy.updated_at = self.clock()
+        if vacancy.status == "open" and vacancy.hires >= vacancy.openings:
+            await self._close(session, vacancy, "filled")
+        else:
+            await self.outbox.add(session, self._profile_event(UPDATED, vacancy))
+        await session.flush()
+
+    async def search_vacancies(
+        self, session: AsyncSession, filters: VacancyFilters, limit: int, cursor: str | None
+    ) -> tuple[list[Vacancy], str | None]:
+        skill = None
+        if filters.skill:
+            matches = skill_vocabulary().normalise(filters.skill)
+            skill = skill_key(matches[0].code, matches[0].text) if matches else skill_key(None, filters.skill)
+        rows = await repository.search_vacancies(
+            session,
+            occupation=filters.occupation,
+            skill=skill,
+            ward_code=filters.ward,
+            district_code=filters.district,
+            trade_level_from=filters.min_trade_level,
+            trade_level_to=filters.max_trade_level,
+            min_wage=filters.min_wage_vnd,
+            status=filters.status,
+            employer_id=filters.employer_id,
+            words=" ".join(fold(filters.q).split()) if filters.q else None,
+            after=cursor,
+            limit=limit + 1,
+        )
+        return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+    # ---- views ----------------------------------------------------------------------------
+    @staticmethod
+    def employer_view(employer: Employer) -> EmployerOut:
+        return EmployerOut(
+            id=employer.id, centre_id=employer.centre_id, name=employer.name, tax_code=employer.tax_code,
+            industry=employer.industry, fdi=employer.fdi,
+            address=AreaOut(ward_code=employer.ward_code, legacy_district_code=employer.legacy_district_code,
+                            detail=employer.address_detail, lat=employer.lat, lon=employer.lon),
+            contact_email=employer.contact_email, contact_phone=employer.contact_phone, created_at=employer.created_at,
+        )
+
+    @staticmethod
+    def vacancy_view(vacancy: Vacancy) -> VacancyOut:
+        vocab = skill_vocabulary()
+        return VacancyOut(
+            id=vacancy.id,
+            employer_id=vacancy.employer_id,
+            centre_id=vacancy.centre_id,
+            status=vacancy.status,
+            close_reason=vacancy.close_reason,
+            version=vacancy.version,
+            title=vacancy.title,
+            description=vacancy.description,
+            occupation=vacancy.occupation,
+            required_skills=[
+                RequiredSkillOut(code=s["code"], text=s["text"], kind=s["kind"],
+                                 label_vi=vocab.skills[s["code"]].label_vi if s["code"] in vocab.skills else None)
+                for s in vacancy.required_skills
+            ],
+            min_trade_level=vacancy.min_trade_level,
+            min_qualification=vacancy.min_qualification,
+            openings=vacancy.openings,
+            hires=vacancy.hires,
+            wage_min_vnd=vacancy.wage_min_vnd,
+            wage_max_vnd=vacancy.wage_max_vnd,
+            workplace=AreaOut(ward_code=vacancy.ward_code, legacy_district_code=vacancy.legacy_district_code,
+                              lat=vacancy.lat, lon=vacancy.lon),
+            social_insurance=vacancy.social_insurance,
+            shifts=vacancy.shifts,
+            accepts_priority_groups=vacancy.accepts_priority_groups,
+            deadline=vacancy.deadline,
+            created_at=vacancy.created_at,
+            updated_at=vacancy.updated_at,
+            closed_at=vacancy.closed_at,
+        )
+
+    # ---- internals ------------------------------------------------------------------------
+    async def _close(self, session: AsyncSession, vacancy: Vacancy, reason: str) -> None:
+        now = self.clock()
+        vacancy.status = "filled" if reason == "filled" else "closed"
+        vacancy.close_reason = reason
+        vacancy.closed_at = now
+        vacancy.updated_at = now
+        payload = VacancyClosed(vacancy_id=vacancy.id, version=vacancy.version, status=vacancy.status,
+                                reason=reason, hires=vacancy.hires)
+        await self.outbox.add(session, registry.envelope(SOURCE, vacancy.id, payload, CLOSED))
+
+    @staticmethod
+    def _profile_event(event_type: str, vacancy: Vacancy) -> Envelope:
+        payload = VacancyProfile(
+            vacancy_id=vacancy.id,
+            version=vacancy.version,
+            employer_id=vacancy.employer_id,
+            centre_id=vacancy.centre_id,
+            status=vacancy.status,
+            title=vacancy.title,
+            occupation=vacancy.occupation,
+            required_skills=[RequiredSkill(**s) for s in vacancy.required_skills],
+            min_trade_level=vacancy.min_trade_level,
+            min_qualification=vacancy.min_qualification,
+            openings=vacancy.openings,
+            hires=vacancy.hires,
+            wage_min_vnd=vacancy.wage_min_vnd,
+            wage_max_vnd=vacancy.wage_max_vnd,
+            ward_code=vacancy.ward_code,
+            legacy_district_code=vacancy.legacy_district_code,
+            lat=vacancy.lat,
+            lon=vacancy.lon,
+            social_insurance=vacancy.social_insurance,
+            shifts=vacancy.shifts,
+            accepts_priority_groups=vacancy.accepts_priority_groups,
+            deadline=vacancy.deadline,
+        )
+        return registry.envelope(SOURCE, vacancy.id, payload, event_type)
+
+    @staticmethod
+    def _check_occupation(code: str, errors: list[dict[str, str]]) -> None:
+        try:
+            if occupations().get(code).level != 4:
+                raise UnknownOccupation(code)
+        except UnknownOccupation as exc:
+            errors.append({"field": "occupation", "message": str(exc)})
+
+    @classmethod
+    def _workplace(cls, workplace: Workplace | None, employer: Employer, errors: list[dict[str, str]]) -> dict[str, Any]:
+        if workplace is not None:
+            return cls._locate(workplace, errors, "workplace")
+        if employer.ward_code is None:
+            errors.append({"field": "workplace", "message": "the employer has no address: give the workplace"})
+            return {}
+        return {"ward_code": employer.ward_code, "legacy_district_code": employer.legacy_district_code,
+                "lat": employer.lat, "lon": employer.lon}
+
+    @staticmethod
+    def _locate(area: Workplace, errors: list[dict[str, str]], prefix: str, need_ward: bool = True) -> dict[str, Any]:
+        try:
+            found = geography().locate(ward_code=area.ward_code, legacy_ward_code=area.legacy_ward_code,
+                                       legacy_district_code=area.legacy_district_code)
+        except UnknownArea as exc:
+            field = {"ward": "ward_code", "legacy ward": "legacy_ward_code", "legacy district": "legacy_district_code"}
+            errors.append({"field": f"{prefix}." + field.get(exc.kind, "ward_code"), "message": str(exc)})
+            return {}
+        if found.ward_code is None and need_ward:
+            errors.append({"field": f"{prefix}.ward_code", "message": "name the ward: a district alone is too coarse"})
+            return {}
+        return {"ward_code": found.ward_code, "legacy_district_code": found.legacy_district_code,
+                "lat": found.lat, "lon": found.lon}
+
+    @staticmethod
+    def _skills(entries: list[RequiredSkillIn]) -> list[dict[str, str | None]]:
+        """Normalised required skills; a skill named as both must and nice is a must."""
+        vocab = skill_vocabulary()
+        found: dict[str, dict[str, str | None]] = {}
+        for entry in entries:
+            for match in vocab.normalise(entry.skill):
+                ident = skill_key(match.code, match.text)
+                if ident not in found or entry.kind == "must":
+                    found[ident] = {"code": match.code, "text": match.text, "kind": entry.kind}
+        return list(found.values())
+
+    @staticmethod
+    def _search_text(vacancy: Vacancy, employer: Employer | None) -> str:
+        vocab = skill_vocabulary()
+        words = [vacancy.title, employer.name if employer else ""]
+        words += [vocab.skills[s["code"]].label_vi if s["code"] in vocab.skills else s["text"]
+                  for s in vacancy.required_skills]
+        # One phrase per title, name or skill, separated so a phrase never spans two of them.
+        return " " + " | ".join(key(w) for w in words if w) + " "
+
