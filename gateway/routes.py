@@ -12,7 +12,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/api/v1/(candidates|vacancies)/[^/]+/matches$", "matching"),
         (r"^/api/v1/candidates(:import)?(/.*)?$", "candidates"),
         (r"^/api/v1/(employers|vacancies)(:import)?(/.*)?$", "vacancies"),
-        (r"^/api/v1/(job-fairs|invitations)(/.*)?$", "matching"),
+        (r"^/api/v1/(job-fairs|invitations|matching)(/.*)?$", "matching"),
         (r"^/api/v1/notifications(/.*)?$", "notifications"),
     )
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -70,6 +70,8 @@ class ServiceSpec:
     consumers: Callable[[ServiceContext], list[EventConsumer]] = lambda _ctx: []
     # Builds the service's own collaborators into ctx.extras at start-up.
     on_start: Callable[[ServiceContext], None] = lambda _ctx: None
+    # Async start-up work before events flow (e.g. loading an in-memory index from the database).
+    on_ready: Callable[[ServiceContext], Awaitable[None]] | None = None
     # Timed jobs (after on_start); they run where settings.run_periodic is on.
     periodic: Callable[[ServiceContext], list[PeriodicTask]] = lambda _ctx: []
     version: str = "1.0.0"
@@ -125,6 +127,8 @@ def create_service_app(
         app.state.ctx = ctx
         app.state.identity = identity_codec(runtime)
         spec.on_start(ctx)
+        if spec.on_ready is not None:
+            await spec.on_ready(ctx)
         tasks: list[PeriodicTask] = []
         policy = RetryPolicy(
             settings.consumer_max_attempts, settings.consumer_backoff_s, settings.consumer_backoff_max_s

@@ -4,23 +4,49 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from kit.app import ServiceSpec, create_service_app
+from kit.app import ServiceContext, ServiceSpec, create_service_app
 from kit.bus import Bus
 from kit.settings import RuntimeSettings
 from services.matching import models
+from services.matching.api import router
+from services.matching.consumers import consumers
 from services.matching.events import registry
+from services.matching.learning import adopted_weights
+from services.matching.scoring import feature_space
+from services.matching.service import MatchingService
 from services.matching.settings import MatchingSettings
+
+
+def start(ctx: ServiceContext) -> None:
+    settings: MatchingSettings = ctx.settings  # type: ignore[assignment]
+    feature_space()  # the vocabulary's TF-IDF model, fitted now rather than on the first event
+    ctx.extras["matching"] = MatchingService(settings.weights.weights(), settings.priority_boosts,
+                                             settings.index_compact_at)
+
+
+async def ready(ctx: ServiceContext) -> None:
+    """Adopt the newest fitted weights, if any, then fill the index from the read models."""
+    service: MatchingService = ctx.extras["matching"]
+    adopted = await adopted_weights(ctx.db)
+    if adopted is not None:
+        service.index.weights, ctx.extras["model_evaluation"] = adopted
+    await service.load(ctx.db)
+
 
 SPEC = ServiceSpec(
     name="matching",
     title="JobLink Matching",
-    description="Read models of candidates and vacancies, explainable match scores, recommendations, job fairs and invitation allocation.",
+    description="Read models of candidates and vacancies, explainable scoring, recommendations, job fairs and invitations.",
     metadata=models.Base.metadata,
     outbox=models.outbox,
     inbox=models.inbox,
     registry=registry,
     settings_class=MatchingSettings,
     migrations_dir=Path(__file__).parent / "migrations",
+    routers=[router],
+    consumers=consumers,
+    on_start=start,
+    on_ready=ready,
 )
 
 
