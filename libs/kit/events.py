@@ -94,6 +94,9 @@ class EventRegistry:
         self._models[event_type] = model
         self._topics[event_type] = topic or topic_for(event_type)
 
+    def types(self) -> list[str]:
+        return list(self._models)
+
     def topic(self, event_type: str) -> str:
         try:
             return self._topics[event_type]

@@ -85,6 +85,9 @@ class InvitationOutcome(ReadEventData):
     candidate_id: str
     outcome: Literal["attended", "hired", "no_show"]
     recorded_at: datetime | None = None
+    # the pair's factor scores when it was invited (job-fair invitations carry them); without
+    # them, matching takes them from its read models when the outcome arrives
+    factors: dict[str, float] | None = None
 
 
 CANDIDATE_REGISTERED, CANDIDATE_UPDATED, CANDIDATE_ERASED = (

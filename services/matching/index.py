@@ -269,8 +269,9 @@ class MatchIndex:
 
 
 def _top(scores: np.ndarray, limit: int) -> np.ndarray:
+    """Rows that can be among the best ``limit``: every row scoring at least the limit-th best
+    (ties at the boundary included, so the caller's id tie-break sees them all)."""
     if len(scores) <= limit:
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, limit - 1)[:limit]
-    return part[np.argsort(-scores[part], kind="stable")]
-
+        return np.arange(len(scores))
+    threshold = -np.partition(-scores, limit - 1)[limit - 1]
+    return np.flatnonzero(scores >= threshold)

@@ -70,7 +70,7 @@ def fit_weights(rows: list[Outcome], current: Weights, test_share: float = 0.3, 
     rows = sorted(rows, key=lambda r: (r.recorded_at, r.invitation_id))
     features = np.array([[float(r.factors.get(f, 0.0)) for f in FEATURES] for r in rows], np.float64)
     hired = np.array([1.0 if r.outcome == "hired" else 0.0 for r in rows])
-    cut = int(len(rows) * (1 - test_share))
+    cut = len(rows) - round(len(rows) * test_share)
     evaluation: dict[str, Any] = {"outcomes": len(rows), "hires": int(hired.sum()), "train": cut,
                                   "test": len(rows) - cut, "split_at": rows[cut].recorded_at.isoformat() if rows[cut:] else None,
                                   "baseline_version": current.version}

@@ -127,10 +127,11 @@ async def close_vacancy(session: AsyncSession, p: ev.VacancyClosed) -> bool:
     return result.first() is not None
 
 
-async def record_outcome(session: AsyncSession, p: ev.InvitationOutcome, factors: dict[str, float] | None) -> None:
+async def record_outcome(session: AsyncSession, p: ev.InvitationOutcome, factors: dict[str, float] | None,
+                         published_at: datetime) -> None:
     """One row per invitation: a later outcome (attended, then hired) replaces the earlier."""
     values = {"invitation_id": p.invitation_id, "vacancy_id": p.vacancy_id, "candidate_id": p.candidate_id,
-              "outcome": p.outcome, "factors": factors, "recorded_at": p.recorded_at or datetime.now(UTC)}
+              "outcome": p.outcome, "factors": factors, "recorded_at": p.recorded_at or published_at}
     stmt = _insert(session)(Outcome).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=["invitation_id"],
                                       set_={k: stmt.excluded[k] for k in ("outcome", "recorded_at")})

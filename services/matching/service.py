@@ -9,10 +9,13 @@ from typing import Any
 import numpy as np
 import structlog
 from sparse_dot_topn import sp_matmul_topn
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
+from kit.bus import Bus
 from kit.db import Database, after_commit
+from kit.events import Envelope, EventRegistry
 from services.matching import events as ev
 from services.matching import readmodels
 from services.matching.index import Match, MatchIndex, code_of
@@ -85,7 +88,7 @@ class MatchingService:
         self.index.weights = weights
         await self.load(db)
 
-    async def apply(self, session: AsyncSession, event_type: str, payload: ev.ReadEventData) -> None:
+    async def apply(self, session: AsyncSession, envelope: Envelope, payload: ev.ReadEventData) -> None:
         """Apply one event to the read models; the index follows once the transaction commits."""
         index = self.index
         if isinstance(payload, ev.CandidateProfile):
@@ -115,9 +118,10 @@ class MatchingService:
                 ident = payload.vacancy_id
                 after_commit(session, lambda: index.vacancies.remove(ident))
         elif isinstance(payload, ev.InvitationOutcome):
-            await readmodels.record_outcome(session, payload, await self.pair_factors(session, payload))
+            factors = payload.factors or await self.pair_factors(session, payload)
+            await readmodels.record_outcome(session, payload, factors, envelope.time)
         else:
-            raise TypeError(f"matching does not handle {event_type}")
+            raise TypeError(f"matching does not handle {envelope.type}")
 
     async def pair_factors(self, session: AsyncSession, outcome: ev.InvitationOutcome) -> dict[str, float] | None:
         """The factor scores of an outcome's pair now (training features), or None if unknown."""
@@ -127,6 +131,25 @@ class MatchingService:
             return None
         match = self.index.score_pair(candidate_vector(c_row), vacancy_vector(v_row, self.weights))
         return training_features(match)
+
+    async def rebuild(self, db: Database, bus: Bus, registry: EventRegistry, inbox: Table,
+                      consumers: dict[str, tuple[str, ...]], batch: int = 1000) -> int:
+        """Empty the read models and replay the topics from the beginning into them; the same
+        events give the same state. Returns the number of events applied."""
+        async with db.transaction() as session:
+            await readmodels.clear(session, inbox, list(consumers))
+        handled = set(registry.types())
+        applied = 0
+        for topics in consumers.values():  # group by group: profiles before the outcomes that refer to them
+            async for messages in bus.replay(topics, batch):
+                envelopes = [e for e in map(Envelope.from_bytes, (m.value for m in messages)) if e.type in handled]
+                async with db.transaction() as session:
+                    for envelope in envelopes:
+                        await self.apply(session, envelope, registry.parse(envelope))  # type: ignore[arg-type]
+                applied += len(envelopes)
+                log.info("rebuild_progress", events=applied)
+        await self.load(db)
+        return applied
 
     # ---- recommendations --------------------------------------------------------------------
     async def for_vacancy(self, session: AsyncSession, who: Principal, vacancy_id: str, limit: int,
@@ -195,6 +218,7 @@ class MatchingService:
         x = rows_matrix(candidates, width)
         relevance = sp_matmul_topn(q, x.T.tocsr(), top_n=retrieve, n_threads=threads if threads > 1 else None)
         arrays = index.candidate_arrays(candidates)
+        ids = np.array([c.candidate_id for c in candidates])
         max_boost = max(index.boosts.values(), default=0.0)
         ranked: dict[str, list[tuple[str, float]]] = {}
         exact = 0
@@ -216,7 +240,7 @@ class MatchingService:
                 wage_factor(a["wage"], v.wage_top),
             ])
             scores = combine(r, fit, a["boost"] * (1.0 if v.accepts_priority else 0.0), index.weights.alpha)
-            order = np.lexsort((rows, -scores))[:n]
+            order = np.lexsort((ids[rows], -scores))[:n]  # ties in id order, as online
             ranked[v.vacancy_id] = [(candidates[rows[j]].candidate_id, float(scores[j])) for j in order]
             complete = len(rows) < retrieve  # every candidate with R > 0 was retrieved
             if complete or (len(order) == n and scores[order[-1]] >= r.min() * (1 + max_boost)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -109,6 +109,11 @@ class Bus(ABC):
     @abstractmethod
     async def ping(self) -> None:
         """Raise when the bus is unreachable (used by /readyz)."""
+
+    @abstractmethod
+    def replay(self, topics: Sequence[str], batch: int = 1000) -> AsyncIterator[list[Message]]:
+        """Every message of ``topics`` from the beginning up to the end as it is now, in
+        batches, outside any consumer group (for rebuilding a read model); order per partition."""
 
 
 def dead_letter(message: Message, group: str, error: BaseException, attempts: int) -> Message:

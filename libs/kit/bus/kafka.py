@@ -4,7 +4,7 @@ manual offset commits after the handler, per-partition order, DLQ topics."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -121,6 +121,30 @@ class KafkaBus(Bus):
         if self._producer is None:
             raise RuntimeError("bus not started")
         await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=5)
+
+    async def replay(self, topics: Sequence[str], batch: int = 1000) -> AsyncIterator[list[Message]]:
+        await self.ensure_topics(topics)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}.replay",
+                                    group_id=None, enable_auto_commit=False, max_poll_records=batch)
+        await consumer.start()
+        try:
+            await consumer.topics()  # loads the cluster metadata, partitions included
+            partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+            consumer.assign(partitions)
+            ends = await consumer.end_offsets(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            pending = {tp for tp in partitions if ends[tp] > 0}
+            while pending:
+                fetched = await consumer.getmany(*pending, timeout_ms=1000, max_records=batch)
+                for tp, records in fetched.items():
+                    messages = [_message(r) for r in records if r.offset < ends[tp]]
+                    if messages:
+                        yield messages
+                for tp in list(pending):
+                    if await consumer.position(tp) >= ends[tp]:
+                        pending.discard(tp)
+        finally:
+            await consumer.stop()
 
     async def _consume(self, consumer: AIOKafkaConsumer, subscription: Subscription) -> None:
         while not self._stopping.is_set():

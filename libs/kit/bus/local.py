@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import aiosqlite
 import orjson
@@ -107,6 +107,20 @@ class LocalBus(Bus):
             self._next = next_offsets
         for topic in {m.topic for m in messages}:
             self._event(topic).set()
+
+    async def replay(self, topics: Sequence[str], batch: int = 1000) -> AsyncIterator[list[Message]]:
+        if self._db is None:
+            raise RuntimeError("bus not started")
+        ends = {tp: end for tp, end in self._next.items() if tp[0] in topics}
+        for (topic, partition), end in sorted(ends.items()):
+            position = 0
+            while position < end:
+                messages = [m for m in await self._fetch(topic, partition, position, min(batch, end - position))
+                            if m.offset < end]
+                if not messages:
+                    break
+                yield messages
+                position = messages[-1].offset + 1
 
     def _event(self, topic: str) -> asyncio.Event:
         return self._appended.setdefault(topic, asyncio.Event())
