@@ -38,6 +38,9 @@ bench: venv
 	$(PY) -m bench.reference
 	deploy/local/with-infra.sh $(PY) -m bench.messaging
 	deploy/local/with-infra.sh $(PY) -m bench.candidates_import --rows 5000
+	$(PY) -m bench.matching city
+	deploy/local/with-infra.sh $(PY) -m bench.matching online
+	deploy/local/with-infra.sh $(PY) -m bench.matching freshness
 
 # A small deterministic population in the import formats, loaded into the platform that
 # `make run` serves on $(PORT) (candidates today; employers and vacancies with their import).

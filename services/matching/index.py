@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from services.matching.scoring import (
+    OCCUPATION_CREDIT,
     CandidateVector,
     VacancyVector,
     Weights,
@@ -35,6 +36,37 @@ from services.matching.scoring import (
 
 V = TypeVar("V", CandidateVector, VacancyVector)
 _codes: dict[str | None, int] = {None: -1}
+
+
+class Places:
+    """Distinct coordinates (ward or district centres) and the distances between them, so a
+    distance is a table lookup rather than a haversine per pair."""
+
+    def __init__(self) -> None:
+        self._index: dict[tuple[float, float], int] = {}
+        self._coords: list[tuple[float, float]] = []
+        self._km: np.ndarray = np.full((1, 1), np.nan)
+        self._built = 0
+
+    def of(self, lat: float, lon: float) -> int:
+        if np.isnan(lat) or np.isnan(lon):
+            return -1
+        key = (round(lat, 6), round(lon, 6))
+        found = self._index.get(key)
+        if found is None:
+            found = self._index[key] = len(self._coords)
+            self._coords.append(key)
+        return found
+
+    def km(self, a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+        """Distances between place indexes (broadcast); NaN where a place is unknown (-1)."""
+        if self._built != len(self._coords):
+            self._built = len(self._coords)
+            coords = np.array(self._coords, np.float64).reshape(-1, 2)
+            self._km = distance_km(coords[:, None, 0], coords[:, None, 1], coords[None, :, 0], coords[None, :, 1])
+            self._km = np.vstack([np.hstack([self._km, np.full((len(coords), 1), np.nan)]),
+                                  np.full((1, len(coords) + 1), np.nan)])  # index -1: unknown
+        return self._km[a, b]
 
 
 def code_of(value: str | None) -> int:
@@ -108,6 +140,12 @@ class Side(Generic[V]):
         if self.rows.pop(ident, None) is not None:
             self._kill(ident)
 
+    def compacted(self) -> Block[V]:
+        """The base block with every change merged in (all its rows alive)."""
+        if self.delta or not self.base.alive.all():
+            self._compile_base()
+        return self.base
+
     def blocks(self) -> list[Block[V]]:
         if self.delta and self._delta_block is None:
             self._delta_block = Block.build(list(self.delta.values()), self.scalars)
@@ -142,6 +180,7 @@ class MatchIndex:
     def __init__(self, weights: Weights, boosts: dict[str, float], compact_at: int = 1000) -> None:
         self.weights = weights
         self.boosts = boosts
+        self.places = Places()
         self.candidates: Side[CandidateVector] = Side(lambda c: c.candidate_id, self.candidate_arrays, compact_at)
         self.vacancies: Side[VacancyVector] = Side(lambda v: v.vacancy_id, self.vacancy_arrays, compact_at)
 
@@ -162,7 +201,7 @@ class MatchIndex:
             if not len(rows):
                 continue
             a = {k: arr[rows] for k, arr in block.arrays.items()}
-            km = distance_km(a["lat"], a["lon"], v.lat, v.lon)
+            km = self.places.km(a["place"], self.places.of(v.lat, v.lon))
             if max_km is not None:
                 keep = km <= max_km
                 rows, km, relevance_rows = rows[keep], km[keep], relevance[rows][keep]
@@ -195,7 +234,7 @@ class MatchIndex:
             if not len(rows):
                 continue
             a = {k: arr[rows] for k, arr in block.arrays.items()}
-            km = distance_km(c.lat, c.lon, a["lat"], a["lon"])
+            km = self.places.km(self.places.of(c.lat, c.lon), a["place"])
             relevance_rows = relevance[rows]
             if max_km is not None:
                 keep = km <= max_km
@@ -247,24 +286,27 @@ class MatchIndex:
             "qualification": np.array([c.qualification for c in vectors], np.float64),
             "wage": np.array([c.desired_wage for c in vectors], np.float64),
             "commute": np.array([c.commute_km for c in vectors], np.float64),
-            "lat": np.array([c.lat for c in vectors], np.float64),
-            "lon": np.array([c.lon for c in vectors], np.float64),
+            "place": np.array([self.places.of(c.lat, c.lon) for c in vectors], np.int32),
             "ward": np.array([code_of(c.ward) for c in vectors], np.int32),
             "district": np.array([code_of(c.district) for c in vectors], np.int32),
             "boost": np.array([self.boost_of(c.priority_groups) for c in vectors], np.float64),
+            "o2": np.array([([int(o[:2]) for o in dict.fromkeys(x[:2] for x in c.occupations)] + [-1, -1, -1])[:3]
+                            for c in vectors], np.int32).reshape(-1, 3),
+            # position of the id in sorted order: ties in score are broken by id, as online
+            "id_rank": np.argsort(np.argsort(np.array([c.candidate_id for c in vectors], dtype=object))).astype(np.int64),
         }
 
-    @staticmethod
-    def vacancy_arrays(vectors: list[VacancyVector]) -> dict[str, np.ndarray]:
+    def vacancy_arrays(self, vectors: list[VacancyVector]) -> dict[str, np.ndarray]:
         return {
             "min_level": np.array([v.min_level for v in vectors], np.float64),
             "min_qualification": np.array([v.min_qualification for v in vectors], np.float64),
             "wage_top": np.array([v.wage_top for v in vectors], np.float64),
-            "lat": np.array([v.lat for v in vectors], np.float64),
-            "lon": np.array([v.lon for v in vectors], np.float64),
+            "place": np.array([self.places.of(v.lat, v.lon) for v in vectors], np.int32),
             "ward": np.array([code_of(v.ward) for v in vectors], np.int32),
             "district": np.array([code_of(v.district) for v in vectors], np.int32),
             "accepts_priority": np.array([1.0 if v.accepts_priority else 0.0 for v in vectors], np.float64),
+            "o2": np.array([int(v.occupation[:2]) if v.occupation else -2 for v in vectors], np.int32),
+            "o2_credit": np.array([v.parts.get("occupation", 0.0) * OCCUPATION_CREDIT[2] for v in vectors], np.float64),
         }
 
 

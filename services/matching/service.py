@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import structlog
+from scipy import sparse
 from sparse_dot_topn import sp_matmul_topn
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,7 @@ from kit.db import Database, after_commit
 from kit.events import Envelope, EventRegistry
 from services.matching import events as ev
 from services.matching import readmodels
-from services.matching.index import Match, MatchIndex, code_of
+from services.matching.index import Match, MatchIndex
 from services.matching.models import CandidateProfile, VacancyProfile
 from services.matching.scoring import (
     FIT_PARTS,
@@ -27,12 +28,10 @@ from services.matching.scoring import (
     Weights,
     candidate_vector,
     combine,
-    distance_factor,
-    distance_km,
     feature_space,
+    distance_factor,
     level_factor,
     qualification_factor,
-    rows_matrix,
     vacancy_vector,
     wage_factor,
 )
@@ -57,11 +56,23 @@ class NotMatchable(Exception):
 
 @dataclass(frozen=True)
 class TopN:
-    """Batch result: per open vacancy, its best candidates as (candidate id, score)."""
+    """Batch result, as arrays: vacancy i's best candidates are rows[indptr[i]:indptr[i+1]]
+    (positions in ``candidate_ids``) with their scores, best first."""
 
-    ranked: dict[str, list[tuple[str, float]]]
+    vacancy_ids: list[str]
+    candidate_ids: np.ndarray
+    indptr: np.ndarray
+    rows: np.ndarray
+    scores: np.ndarray
     retrieved_per_vacancy: int
     exact_share: float  # share of vacancies whose top-N is provably the exact top-N
+
+    @property
+    def ranked(self) -> dict[str, list[tuple[str, float]]]:
+        """Per vacancy id, its list of (candidate id, score)."""
+        return {vid: [(str(self.candidate_ids[r]), float(s)) for r, s in
+                      zip(self.rows[self.indptr[i]:self.indptr[i + 1]], self.scores[self.indptr[i]:self.indptr[i + 1]], strict=True)]
+                for i, vid in enumerate(self.vacancy_ids)}
 
 
 class MatchingService:
@@ -201,51 +212,89 @@ class MatchingService:
         }
 
     # ---- batch -----------------------------------------------------------------------------
-    def top_n(self, n: int = 50, retrieve: int = 400, vacancy_ids: list[str] | None = None,
-              threads: int = 2) -> TopN:
+    def top_n(self, n: int = 50, retrieve: int = 400, threads: int = 2) -> TopN:
         """Top-``n`` candidates of every open vacancy as one vectorised job: the ``retrieve`` best
-        by relevance (one sparse product, ``sp_matmul_topn``), re-ranked by the full score.
-        A vacancy's list is exact when its n-th score beats anything a candidate left out could
-        reach (R of the last retrieved × (1 + the largest boost))."""
+        by relevance (one sparse product, ``sp_matmul_topn``), re-ranked by the full score over
+        all retrieved pairs at once. A vacancy's list is provably exact when every candidate with
+        R > 0 was retrieved, or when its n-th score beats anything a candidate left out could
+        reach (the smallest retrieved R × (1 + the largest boost))."""
         index = self.index
-        vacancies = [v for v in (index.vacancies.rows.values() if vacancy_ids is None
-                                 else (index.vacancies.rows[i] for i in vacancy_ids if i in index.vacancies.rows))]
-        candidates = list(index.candidates.rows.values())
+        c_block, v_block = index.candidates.compacted(), index.vacancies.compacted()
+        vacancies, candidates = v_block.vectors, c_block.vectors
+        ids = np.array([c.candidate_id for c in candidates], dtype=object)
+        empty = np.empty(0, np.int64)
         if not vacancies or not candidates:
-            return TopN({v.vacancy_id: [] for v in vacancies}, retrieve, 1.0)
-        width = feature_space().width
-        q = rows_matrix(vacancies, width)
-        x = rows_matrix(candidates, width)
-        relevance = sp_matmul_topn(q, x.T.tocsr(), top_n=retrieve, n_threads=threads if threads > 1 else None)
-        arrays = index.candidate_arrays(candidates)
-        ids = np.array([c.candidate_id for c in candidates])
+            return TopN([v.vacancy_id for v in vacancies], ids, np.zeros(len(vacancies) + 1, np.int64), empty,
+                        np.empty(0), retrieve, 1.0)
+        # Retrieval by relevance R without the broad 2-digit occupation groups (dense columns,
+        # added back per pair below), ties broken towards the same ward: R is made of a few
+        # discrete parts, so many candidates can share the best R and an arbitrary cut among
+        # them would lose the nearest. (In float64: the tie-break is taken back out exactly.)
+        narrow = sparse.diags((~feature_space().broad).astype(np.float64))
+        q = sparse.hstack([v_block.matrix @ narrow, _wards(v_block.arrays, TIE_BREAK)], format="csr")
+        xt = sparse.vstack([narrow @ c_block.matrix.T, _wards(c_block.arrays, 1.0).T], format="csr")
+        product = sp_matmul_topn(q, xt, top_n=retrieve, n_threads=threads if threads > 1 else None)
+        counts = np.diff(product.indptr)
+        pair_vacancy = np.repeat(np.arange(len(vacancies)), counts)
+        rows = product.indices.astype(np.int64)
+        c = {k: arr[rows] for k, arr in c_block.arrays.items()}
+        v = {k: arr[pair_vacancy] for k, arr in v_block.arrays.items()}
+        same_ward = (c["ward"] == v["ward"]) & (c["ward"] >= 0)
+        same_district = (c["district"] == v["district"]) & (c["district"] >= 0)
+        narrow_r = np.maximum(product.data - TIE_BREAK * same_ward, 0.0)
+        broad_match = (c["o2"] == v["o2"][:, None]).any(axis=1)
+        relevance = narrow_r + v["o2_credit"] * broad_match
+        km = index.places.km(c["place"], v["place"])
+        fit = index.weights.fit() @ np.vstack([
+            level_factor(c["level"], v["min_level"]),
+            qualification_factor(c["qualification"], v["min_qualification"]),
+            distance_factor(km, c["commute"], same_ward, same_district),
+            wage_factor(c["wage"], v["wage_top"]),
+        ])
+        scores = np.where(relevance > 1e-9, combine(relevance, fit, c["boost"] * v["accepts_priority"], index.weights.alpha), 0.0)
+        order = _rank_within_vacancy(pair_vacancy, scores, c["id_rank"])
+        position = np.arange(len(order)) - np.repeat(product.indptr[:-1], counts)
+        keep = order[position < n]
+        kept_counts = np.minimum(counts, n)
+        indptr = np.concatenate([[0], np.cumsum(kept_counts)])
+        # provable exactness per vacancy
+        # a candidate left out has at most the smallest retrieved narrow R (none when all with
+        # R > 0 were retrieved) plus the broad-group credit
+        nonempty = counts > 0
+        min_r = np.zeros(len(vacancies))
+        min_r[nonempty] = np.minimum.reduceat(narrow_r, product.indptr[:-1][nonempty])
+        min_r[counts < retrieve] = 0.0
+        nth = np.full(len(vacancies), -1.0)
+        full = kept_counts == n
+        nth[full] = scores[order[product.indptr[:-1][full] + n - 1]]
         max_boost = max(index.boosts.values(), default=0.0)
-        ranked: dict[str, list[tuple[str, float]]] = {}
-        exact = 0
-        fit_w = index.weights.fit()
-        for i, v in enumerate(vacancies):
-            start, end = relevance.indptr[i], relevance.indptr[i + 1]
-            rows, r = relevance.indices[start:end], relevance.data[start:end].astype(np.float64)
-            if not len(rows):
-                ranked[v.vacancy_id] = []
-                exact += 1
-                continue
-            a = {k: arr[rows] for k, arr in arrays.items()}
-            km = distance_km(a["lat"], a["lon"], v.lat, v.lon)
-            fit = fit_w @ np.vstack([
-                level_factor(a["level"], v.min_level),
-                qualification_factor(a["qualification"], v.min_qualification),
-                distance_factor(km, a["commute"], a["ward"] == code_of(v.ward),
-                                (a["district"] == code_of(v.district)) & (a["district"] >= 0)),
-                wage_factor(a["wage"], v.wage_top),
-            ])
-            scores = combine(r, fit, a["boost"] * (1.0 if v.accepts_priority else 0.0), index.weights.alpha)
-            order = np.lexsort((ids[rows], -scores))[:n]  # ties in id order, as online
-            ranked[v.vacancy_id] = [(candidates[rows[j]].candidate_id, float(scores[j])) for j in order]
-            complete = len(rows) < retrieve  # every candidate with R > 0 was retrieved
-            if complete or (len(order) == n and scores[order[-1]] >= r.min() * (1 + max_boost)):
-                exact += 1
-        return TopN(ranked, retrieve, exact / len(vacancies))
+        bound = (min_r + v_block.arrays["o2_credit"]) * (1 + max_boost)
+        exact = nth >= bound
+        return TopN([x.vacancy_id for x in vacancies], ids, indptr, rows[keep], scores[keep], retrieve,
+                    float(exact.mean()))
+
+
+TIE_BREAK = 1e-4  # far below any difference in relevance between two distinct skill profiles
+
+
+def _wards(arrays: dict[str, np.ndarray], weight: float) -> sparse.csr_matrix:
+    """One-hot ward columns of a block's rows."""
+    n = len(arrays["ward"])
+    known = arrays["ward"] >= 0
+    return sparse.csr_matrix((np.full(int(known.sum()), weight), (np.arange(n)[known], arrays["ward"][known])),
+                             shape=(n, PLACE_COLUMNS))
+
+
+PLACE_COLUMNS = 1 << 16  # room for every ward and district code of the country (about 11,000)
+
+
+def _rank_within_vacancy(vacancy: np.ndarray, scores: np.ndarray, candidate_rank: np.ndarray) -> np.ndarray:
+    """Pair positions sorted by vacancy, then score (high first), then candidate id: one sort of
+    63-bit keys when they fit (scores to 2⁻²⁹), else a lexsort."""
+    if len(vacancy) and vacancy.max() < 2**16 and candidate_rank.max() < 2**18:
+        quantised = np.rint((1.0 - np.clip(scores, 0.0, 1.0)) * (2**29 - 1)).astype(np.int64)
+        return np.argsort((vacancy.astype(np.int64) << 47) | (quantised << 18) | candidate_rank, kind="stable")
+    return np.lexsort((candidate_rank, -scores, vacancy))
 
 
 def owns(who: Principal, candidate: CandidateVector) -> bool:

@@ -38,6 +38,24 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     pytest.fail(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
 
 
+def token(base: str, client_id: str, secret: str) -> str:
+    response = httpx.post(f"{base}/api/v1/auth/token", data={
+        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def wait_for_matches(base: str, vacancy_id: str, headers: dict[str, str], timeout: float = 60) -> list[dict]:
+    """The vacancy's ranked candidates once matching has them (events travel asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{base}/api/v1/vacancies/{vacancy_id}/matches", headers=headers, timeout=10)
+        if r.status_code == 200 and r.json()["items"]:
+            return r.json()["items"]
+        time.sleep(0.2)
+    pytest.fail(f"no matches for {vacancy_id} within {timeout}s")
+
+
 def assert_authenticated_call(base: str, client_id: str, secret: str) -> None:
     assert httpx.get(f"{base}/api/v1/reference/areas").status_code == 401
     token = httpx.post(
@@ -82,6 +100,13 @@ def test_make_run_serves_swagger_ui_and_every_service(tmp_path: Path) -> None:
         assert demo.returncode == 0, demo.stdout + demo.stderr
         imported = int(demo.stderr.split("demo candidates: ")[1].split(" imported")[0])
         assert imported >= 450  # the generator's few invalid rows are rejected, the rest load
+        vacancies = int(demo.stderr.split("demo vacancies: ")[1].split(" imported")[0])
+        assert vacancies >= 40
+        client_id, secret = demo.stderr.split("demo centre client ")[1].split(" secret ")
+        headers = {"authorization": "Bearer " + token(base, client_id, secret.split()[0])}
+        some = httpx.get(f"{base}/api/v1/vacancies", params={"limit": 5}, headers=headers).json()["items"]
+        ranked = wait_for_matches(base, some[0]["id"], headers)
+        assert ranked and ranked[0]["explanation"]["model_version"] and 0 < ranked[0]["score"] <= 1
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -104,7 +129,29 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
             pids.add((REPO / "var/up" / f"{name}.pid").read_text().strip())
         assert len(pids) == len(SERVICES) + 1
         secret = (REPO / "var/up/admin-client.secret").read_text().strip()
-        assert_authenticated_call("http://127.0.0.1:8000", "local-admin", secret)
+        base = "http://127.0.0.1:8000"
+        assert_authenticated_call(base, "local-admin", secret)
+        # one flow across processes: candidates and vacancies announce through Kafka, matching ranks
+        admin = {"authorization": "Bearer " + token(base, "local-admin", secret)}
+        centre = httpx.post(f"{base}/api/v1/clients", headers=admin, json={
+            "name": "Trung tâm thử", "centre_id": "e2e", "scopes": [
+                "candidates:read", "candidates:write", "vacancies:read", "vacancies:write", "matching:read"]}).json()
+        headers = {"authorization": "Bearer " + token(base, centre["client_id"], centre["client_secret"])}
+        person = httpx.post(f"{base}/api/v1/candidates", headers=headers, json={
+            "full_name": "Trần Thị Bình", "date_of_birth": "1998-05-02", "gender": "female",
+            "address": {"ward_code": "11311"}, "occupations": ["7212"], "skills": ["hàn điện"], "trade_level": 3,
+            "consents": {"matching": {"granted": True, "source": "e2e"}}})
+        assert person.status_code == 201, person.text
+        employer = httpx.post(f"{base}/api/v1/employers", headers=headers, json={
+            "name": "Công ty Cơ khí Thử", "tax_code": "0314409058", "address": {"ward_code": "11311"}})
+        assert employer.status_code in (201, 409), employer.text
+        employer_id = employer.json().get("id") or employer.json()["existing_id"]
+        job = httpx.post(f"{base}/api/v1/vacancies", headers=headers, json={
+            "employer_id": employer_id, "title": "Thợ hàn", "occupation": "7212", "openings": 1,
+            "required_skills": [{"skill": "hàn điện"}], "deadline": "2099-12-31"})
+        assert job.status_code == 201, job.text
+        ranked = wait_for_matches(base, job.json()["id"], headers)
+        assert person.json()["id"] in [i["candidate_id"] for i in ranked]
     finally:
         down = subprocess.run(["make", "down"], cwd=REPO, capture_output=True, text=True, timeout=120)
         assert down.returncode == 0, down.stdout + down.stderr
