@@ -9,6 +9,8 @@ from kit.bus import Bus
 from kit.settings import RuntimeSettings
 from services.matching import models
 from services.matching.api import router
+from services.matching.jobfairs import JobFairs
+from services.matching.jobfairs_api import router as jobfairs_router
 from services.matching.consumers import consumers
 from services.matching.events import registry
 from services.matching.learning import adopted_weights
@@ -20,8 +22,9 @@ from services.matching.settings import MatchingSettings
 def start(ctx: ServiceContext) -> None:
     settings: MatchingSettings = ctx.settings  # type: ignore[assignment]
     feature_space()  # the vocabulary's TF-IDF model, fitted now rather than on the first event
-    ctx.extras["matching"] = MatchingService(settings.weights.weights(), settings.priority_boosts,
-                                             settings.index_compact_at)
+    matching = MatchingService(settings.weights.weights(), settings.priority_boosts, settings.index_compact_at)
+    ctx.extras["matching"] = matching
+    ctx.extras["jobfairs"] = JobFairs(ctx.db, ctx.outbox, matching)
 
 
 async def ready(ctx: ServiceContext) -> None:
@@ -43,7 +46,7 @@ SPEC = ServiceSpec(
     registry=registry,
     settings_class=MatchingSettings,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, jobfairs_router],
     consumers=consumers,
     on_start=start,
     on_ready=ready,

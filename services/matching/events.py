@@ -1,10 +1,11 @@
-"""Events the matching service reads (candidates, vacancies, job-fair outcomes), as it reads them:
-only the fields it uses, so publishers may add fields freely."""
+"""Events of the matching service: those it reads (candidates, vacancies, RSVPs, deliveries) —
+only the fields it uses, so publishers may add fields freely — and those it publishes on
+``jobfairs.v1`` (fairs scheduled, invitations issued, revoked, outcomes recorded)."""
 
 from datetime import date, datetime
 from typing import Literal
 
-from kit.events import EventRegistry, ReadEventData
+from kit.events import EventData, EventRegistry, ReadEventData
 
 
 class SkillRef(ReadEventData):
@@ -78,10 +79,12 @@ class VacancyClosed(ReadEventData):
 
 
 class InvitationOutcome(ReadEventData):
-    """``invitation.outcome_recorded``: training data for the scoring model."""
+    """``invitation.outcome_recorded`` (published here, and read back as training data)."""
 
     invitation_id: str
+    job_fair_id: str | None = None
     vacancy_id: str
+    employer_id: str | None = None
     candidate_id: str
     outcome: Literal["attended", "hired", "no_show"]
     recorded_at: datetime | None = None
@@ -90,10 +93,63 @@ class InvitationOutcome(ReadEventData):
     factors: dict[str, float] | None = None
 
 
+class Slot(EventData):
+    id: str
+    start: str
+    end: str
+    seats: int
+
+
+class JobFairScheduled(EventData):
+    job_fair_id: str
+    name: str
+    date: date
+    venue_ward_code: str
+    venue_detail: str | None
+    slots: list[Slot]
+    vacancy_ids: list[str]
+
+
+class InvitationIssued(EventData):
+    """An invitation to deliver: who, to which interviews, when and where (no personal data:
+    notifications looks the contact up itself)."""
+
+    invitation_id: str
+    job_fair_id: str
+    candidate_id: str
+    vacancy_id: str
+    vacancy_title: str
+    employer_id: str
+    fair_date: date
+    slot: Slot
+    venue_ward_code: str
+    venue_detail: str | None
+
+
+class InvitationRevoked(EventData):
+    invitation_id: str
+    job_fair_id: str
+    candidate_id: str
+    reason: str
+
+
+class InvitationResponded(ReadEventData):
+    """``invitation.responded`` from notifications (RSVP page, SMS reply)."""
+
+    invitation_id: str
+    answer: Literal["accept", "decline"]
+
+
+class NotificationDelivered(ReadEventData):
+    invitation_id: str | None = None
+
+
 CANDIDATE_REGISTERED, CANDIDATE_UPDATED, CANDIDATE_ERASED = (
     "candidate.registered", "candidate.updated", "candidate.erased")
 VACANCY_OPENED, VACANCY_UPDATED, VACANCY_CLOSED = "vacancy.opened", "vacancy.updated", "vacancy.closed"
 OUTCOME_RECORDED = "invitation.outcome_recorded"
+JOBFAIR_SCHEDULED, INVITATION_ISSUED, INVITATION_REVOKED = "jobfair.scheduled", "invitation.issued", "invitation.revoked"
+INVITATION_RESPONDED, NOTIFICATION_DELIVERED = "invitation.responded", "notification.delivered"
 
 registry = EventRegistry()
 registry.register(CANDIDATE_REGISTERED, CandidateProfile)
@@ -103,3 +159,8 @@ registry.register(VACANCY_OPENED, VacancyProfile)
 registry.register(VACANCY_UPDATED, VacancyProfile)
 registry.register(VACANCY_CLOSED, VacancyClosed)
 registry.register(OUTCOME_RECORDED, InvitationOutcome)
+registry.register(JOBFAIR_SCHEDULED, JobFairScheduled)
+registry.register(INVITATION_ISSUED, InvitationIssued)
+registry.register(INVITATION_REVOKED, InvitationRevoked)
+registry.register(INVITATION_RESPONDED, InvitationResponded)
+registry.register(NOTIFICATION_DELIVERED, NotificationDelivered)

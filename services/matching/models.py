@@ -101,3 +101,63 @@ class ScoringModel(Base):
     adopted: Mapped[bool] = mapped_column(Boolean)
     weights: Mapped[dict[str, float]] = mapped_column(JSONType)
     evaluation: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class JobFair(Base):
+    """A job fair: its slots (with seats), its vacancies (each interviewing in one slot) and the
+    allocation parameters."""
+
+    __tablename__ = "job_fairs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    fair_date: Mapped[date] = mapped_column(Date, index=True)
+    venue_ward_code: Mapped[str] = mapped_column(String(5))
+    venue_detail: Mapped[str | None] = mapped_column(Text)
+    slots: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)          # [{id, start, end, seats}]
+    vacancies: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)      # [{vacancy_id, slot_id}]
+    invites_per_opening: Mapped[int] = mapped_column(Integer)
+    max_invites_per_candidate: Mapped[int] = mapped_column(Integer)
+    priority_min_share: Mapped[float | None] = mapped_column(Float)
+    priority_groups: Mapped[list[str]] = mapped_column(JSONType)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AllocationRun(Base):
+    """One run of the allocation for a fair: its input snapshot hash, parameters and results."""
+
+    __tablename__ = "allocation_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    fair_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | failed
+    progress: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    input_hash: Mapped[str | None] = mapped_column(String(64))
+    objective: Mapped[float | None] = mapped_column(Float)
+    totals: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Invitation(Base):
+    """An invitation of a candidate to a vacancy's interviews at a fair."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    fair_id: Mapped[str] = mapped_column(String(36), index=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    candidate_id: Mapped[str | None] = mapped_column(String(36), index=True)  # None once erased
+    candidate_centre_id: Mapped[str | None] = mapped_column(String(64))
+    vacancy_id: Mapped[str] = mapped_column(String(36), index=True)
+    employer_id: Mapped[str] = mapped_column(String(36))
+    slot_id: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    factors: Mapped[dict[str, float]] = mapped_column(JSONType)
+    priority: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date as date_type
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from reference.levels import PriorityGroup
 
 
 class SkillRef(BaseModel):
@@ -81,3 +85,111 @@ class ModelOut(BaseModel):
     version: str
     weights: dict[str, Any]
     evaluation: dict[str, Any] | None = None
+
+
+# ---- job fairs -----------------------------------------------------------------------------
+class SlotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,16}$", description="defaults to s1, s2, …")
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["10:00"])
+    seats: int = Field(ge=1, le=100_000, description="interviews the slot can hold")
+
+    @model_validator(mode="after")
+    def _order(self) -> SlotIn:
+        if self.end <= self.start:
+            raise ValueError("a slot ends after it starts")
+        return self
+
+
+class VenueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ward_code: str = Field(pattern=r"^\d{5}$")
+    detail: str | None = Field(None, max_length=300, examples=["Nhà văn hóa quận Lê Chân"])
+
+
+class FairVacancyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vacancy_id: str = Field(min_length=1, max_length=36)
+    slot_id: str | None = Field(None, description="the slot its interviews take; default: the least loaded")
+
+
+class JobFairIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=2, max_length=200, examples=["Phiên giao dịch việc làm tháng 12"])
+    date: date_type
+    venue: VenueIn
+    slots: list[SlotIn] = Field(min_length=1, max_length=20)
+    vacancies: list[FairVacancyIn] = Field(min_length=1, max_length=2000)
+    invites_per_opening: int = Field(3, ge=1, le=50)
+    max_invites_per_candidate: int = Field(2, ge=1, le=20, description="K")
+    priority_min_share: float | None = Field(None, gt=0, le=1, description="e.g. 0.3: at least 30 % of invitations")
+    priority_groups: list[PriorityGroup] = Field(
+        [PriorityGroup("poor_household"), PriorityGroup("near_poor_household")],
+        description="the groups the minimum share counts")
+
+
+class JobFairOut(BaseModel):
+    id: str
+    name: str
+    date: date_type
+    venue: VenueIn
+    slots: list[dict[str, Any]]
+    vacancies: list[dict[str, Any]]
+    invites_per_opening: int
+    max_invites_per_candidate: int
+    priority_min_share: float | None
+    priority_groups: list[str]
+    invitations: dict[str, int] = Field(description="invitations by status")
+    created_at: datetime
+
+
+class JobFairPage(BaseModel):
+    items: list[JobFairOut]
+    next_cursor: str | None
+
+
+class RunOut(BaseModel):
+    id: str
+    fair_id: str
+    status: Literal["running", "completed", "failed"]
+    progress: str
+    parameters: dict[str, Any]
+    input_hash: str | None
+    objective: float | None
+    totals: dict[str, Any] | None
+    message: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+InvitationStatus = Literal["issued", "delivered", "accepted", "declined", "attended", "hired", "no_show", "revoked"]
+
+
+class InvitationOut(BaseModel):
+    id: str
+    fair_id: str
+    candidate_id: str | None
+    vacancy_id: str
+    employer_id: str
+    slot_id: str
+    score: float
+    priority: bool
+    status: InvitationStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class InvitationPage(BaseModel):
+    items: list[InvitationOut]
+    next_cursor: str | None
+
+
+class RsvpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: Literal["accept", "decline"]
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["attended", "hired", "no_show"]

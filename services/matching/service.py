@@ -149,7 +149,8 @@ class MatchingService:
         events give the same state. Returns the number of events applied."""
         async with db.transaction() as session:
             await readmodels.clear(session, inbox, list(consumers))
-        handled = set(registry.types())
+        handled = {ev.CANDIDATE_REGISTERED, ev.CANDIDATE_UPDATED, ev.CANDIDATE_ERASED, ev.VACANCY_OPENED,
+                   ev.VACANCY_UPDATED, ev.VACANCY_CLOSED, ev.OUTCOME_RECORDED}
         applied = 0
         for topics in consumers.values():  # group by group: profiles before the outcomes that refer to them
             async for messages in bus.replay(topics, batch):

@@ -1,0 +1,313 @@
+"""Job fairs: scheduling, the allocation run, invitations and their life (RSVP, outcome).
+
+An allocation run takes every participating open vacancy's exact ranked candidates from the
+index, solves the allocation (allocation.py), and publishes the result as a change set against
+the fair's live invitations: pairs kept stay as they are, pairs dropped are revoked
+(``invitation.revoked``), new pairs are issued (``invitation.issued``) — all in one transaction
+with their outbox rows, so a run is published whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.auth import Principal
+from kit.db import Database
+from kit.ids import new_id
+from kit.outbox import Outbox
+from services.matching import events as ev
+from services.matching import readmodels
+from services.matching.allocation import Allocation, Pair, Problem, allocate
+from services.matching.models import AllocationRun, Invitation, JobFair
+from services.matching.service import MatchingService, training_features
+
+SOURCE = "/joblink/matching"
+LIVE = ("issued", "delivered", "accepted")  # an invitation a re-run may still revoke
+log = structlog.get_logger("jobfairs")
+
+# invitation status → the statuses it may move to
+TRANSITIONS = {
+    "issued": {"delivered", "accepted", "declined", "revoked", "attended", "hired", "no_show"},
+    "delivered": {"accepted", "declined", "revoked", "attended", "hired", "no_show"},
+    "accepted": {"declined", "revoked", "attended", "hired", "no_show"},
+    "declined": {"accepted"},
+    "attended": {"hired"},
+    "hired": set(),
+    "no_show": set(),
+    "revoked": set(),
+}
+
+
+class FairNotFound(LookupError):
+    pass
+
+
+class InvitationNotFound(LookupError):
+    pass
+
+
+class InvalidFair(ValueError):
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(e["message"] for e in errors))
+        self.errors = errors
+
+
+class InvalidTransition(Exception):
+    def __init__(self, current: str, wanted: str) -> None:
+        super().__init__(f"an invitation that is {current} cannot become {wanted}")
+        self.current = current
+        self.wanted = wanted
+
+
+class JobFairs:
+    def __init__(self, db: Database, outbox: Outbox, matching: MatchingService,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.matching = matching
+        self.clock = clock
+
+    # ---- fairs --------------------------------------------------------------------------------
+    async def schedule(self, session: AsyncSession, who: Principal, body: Any) -> JobFair:
+        """A new fair; every vacancy must be open (in the matching pool) and every slot named."""
+        errors: list[dict[str, str]] = []
+        slots = [{"id": s.id or f"s{i + 1}", "start": s.start, "end": s.end, "seats": s.seats}
+                 for i, s in enumerate(body.slots)]
+        slot_ids = [s["id"] for s in slots]
+        if len(set(slot_ids)) != len(slot_ids):
+            errors.append({"field": "slots", "message": "slot ids must be unique"})
+        load = {s["id"]: 0 for s in slots}
+        seats = {s["id"]: s["seats"] for s in slots}
+        vacancies = []
+        for i, entry in enumerate(body.vacancies):
+            vector = self.matching.index.vacancies.get(entry.vacancy_id)
+            if vector is None:
+                row = await readmodels.vacancy(session, entry.vacancy_id)
+                errors.append({"field": f"vacancies.{i}.vacancy_id",
+                               "message": "no such vacancy" if row is None else f"the vacancy is {row.status}"})
+                continue
+            slot = entry.slot_id
+            if slot is None:  # the slot with the most free seats per invitation already placed
+                slot = max(slot_ids, key=lambda s: (seats[s] - load[s], -slot_ids.index(s))) if slot_ids else None
+            elif slot not in seats:
+                errors.append({"field": f"vacancies.{i}.slot_id", "message": "no slot with this id"})
+                continue
+            if slot is not None:
+                load[slot] += vector.openings * body.invites_per_opening
+            vacancies.append({"vacancy_id": entry.vacancy_id, "slot_id": slot})
+        if len({v["vacancy_id"] for v in vacancies}) != len(vacancies):
+            errors.append({"field": "vacancies", "message": "a vacancy is listed twice"})
+        if errors:
+            raise InvalidFair(errors)
+        fair = JobFair(id=new_id(), name=body.name, fair_date=body.date, venue_ward_code=body.venue.ward_code,
+                       venue_detail=body.venue.detail, slots=slots, vacancies=vacancies,
+                       invites_per_opening=body.invites_per_opening,
+                       max_invites_per_candidate=body.max_invites_per_candidate,
+                       priority_min_share=body.priority_min_share, priority_groups=list(body.priority_groups),
+                       created_by=who.client_id, created_at=self.clock())
+        session.add(fair)
+        payload = ev.JobFairScheduled(job_fair_id=fair.id, name=fair.name, date=fair.fair_date,
+                                      venue_ward_code=fair.venue_ward_code, venue_detail=fair.venue_detail,
+                                      slots=[ev.Slot(**s) for s in slots],
+                                      vacancy_ids=[v["vacancy_id"] for v in vacancies])
+        await self.outbox.add(session, ev.registry.envelope(SOURCE, fair.id, payload, ev.JOBFAIR_SCHEDULED))
+        await session.flush()
+        return fair
+
+    async def fair(self, session: AsyncSession, fair_id: str) -> JobFair:
+        fair = await session.get(JobFair, fair_id)
+        if fair is None:
+            raise FairNotFound(fair_id)
+        return fair
+
+    async def fairs(self, session: AsyncSession, limit: int, cursor: str | None) -> tuple[list[JobFair], str | None]:
+        stmt = select(JobFair).order_by(JobFair.id).limit(limit + 1)
+        if cursor:
+            stmt = stmt.where(JobFair.id > cursor)
+        rows = list((await session.scalars(stmt)).all())
+        return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+    # ---- allocation ---------------------------------------------------------------------------
+    async def start_run(self, fair_id: str) -> AllocationRun:
+        async with self.db.transaction() as session:
+            fair = await self.fair(session, fair_id)
+            run = AllocationRun(id=new_id(), fair_id=fair.id, status="running", progress="queued",
+                                parameters=_parameters(fair), started_at=self.clock())
+            session.add(run)
+        return run
+
+    async def run(self, run_id: str, progress: Callable[[str], None] = lambda _m: None) -> AllocationRun:
+        """Allocate and publish; the run row records each step, its outcome or its failure."""
+        try:
+            async with self.db.reading() as session:
+                run = await session.get(AllocationRun, run_id)
+                fair = await self.fair(session, run.fair_id)
+            await self._progress(run_id, "ranking candidates", progress)
+            problem, pairs_by_key = self.problem(fair)
+            await self._progress(run_id, f"solving over {len(problem.pairs):,} scored pairs", progress)
+            result = allocate(problem)
+            await self._progress(run_id, f"publishing {len(result.chosen):,} invitations", progress)
+            async with self.db.transaction() as session:
+                changes = await self._publish(session, fair, run_id, result, pairs_by_key)
+                run = await session.get(AllocationRun, run_id)
+                run.status, run.progress = "completed", "done"
+                run.input_hash, run.objective, run.message = problem.digest(), round(result.objective, 6), result.message
+                run.totals = {**result.totals, **changes, "invitations": len(result.chosen),
+                              "priority_share": round(result.priority_share, 4),
+                              "priority_share_target": fair.priority_min_share,
+                              "priority_share_met": result.share_target_met}
+                run.finished_at = self.clock()
+            progress("done")
+            return run
+        except Exception as exc:
+            log.exception("allocation_failed", run_id=run_id)
+            async with self.db.transaction() as session:
+                run = await session.get(AllocationRun, run_id)
+                run.status, run.message, run.finished_at = "failed", f"{type(exc).__name__}: {exc}", self.clock()
+            raise
+
+    def problem(self, fair: JobFair) -> tuple[Problem, dict[tuple[str, str], Any]]:
+        """The allocation input from the index: each open vacancy's exact ranked candidates."""
+        index = self.matching.index
+        groups = set(fair.priority_groups)
+        pairs, matches, caps, slot_of = [], {}, {}, {}
+        for entry in fair.vacancies:
+            vector = index.vacancies.get(entry["vacancy_id"])
+            if vector is None or entry["slot_id"] is None:  # closed or filled since the fair was scheduled
+                continue
+            cap = vector.openings * fair.invites_per_opening
+            caps[vector.vacancy_id], slot_of[vector.vacancy_id] = cap, entry["slot_id"]
+            for m in index.candidates_for(vector, limit=min(500, max(50, 4 * cap))):
+                pairs.append(Pair(m.candidate.candidate_id, vector.vacancy_id, m.score,
+                                  bool(groups & set(m.candidate.priority_groups))))
+                matches[(m.candidate.candidate_id, vector.vacancy_id)] = m
+        seats = {s["id"]: s["seats"] for s in fair.slots}
+        return Problem(pairs, caps, slot_of, seats, fair.max_invites_per_candidate, fair.priority_min_share), matches
+
+    async def _publish(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
+                       matches: dict[tuple[str, str], Any]) -> dict[str, int]:
+        live = {(i.candidate_id, i.vacancy_id): i for i in (await session.scalars(
+            select(Invitation).where(Invitation.fair_id == fair.id, Invitation.status.in_(LIVE)))).all()}
+        slots = {s["id"]: s for s in fair.slots}
+        slot_of = {v["vacancy_id"]: v["slot_id"] for v in fair.vacancies}
+        now = self.clock()
+        wanted = {(p.candidate_id, p.vacancy_id): p for p in result.chosen}
+        envelopes = []
+        revoked = kept = 0
+        for key, invitation in live.items():
+            if key in wanted and invitation.slot_id == slot_of[key[1]]:
+                kept += 1
+                continue
+            invitation.status, invitation.updated_at = "revoked", now
+            revoked += 1
+            envelopes.append(ev.registry.envelope(SOURCE, invitation.id, ev.InvitationRevoked(
+                invitation_id=invitation.id, job_fair_id=fair.id, candidate_id=invitation.candidate_id,
+                reason="the fair's allocation was run again"), ev.INVITATION_REVOKED))
+        issued = 0
+        for key, pair in sorted(wanted.items()):
+            if key in live and live[key].status != "revoked":
+                continue
+            match = matches[key]
+            slot = slots[slot_of[pair.vacancy_id]]
+            invitation = Invitation(
+                id=new_id(), fair_id=fair.id, run_id=run_id, candidate_id=pair.candidate_id,
+                candidate_centre_id=match.candidate.centre_id, vacancy_id=pair.vacancy_id,
+                employer_id=match.vacancy.employer_id, slot_id=slot["id"], score=round(pair.score, 6),
+                factors=training_features(match), priority=pair.priority, status="issued",
+                created_at=now, updated_at=now)
+            session.add(invitation)
+            issued += 1
+            envelopes.append(ev.registry.envelope(SOURCE, invitation.id, ev.InvitationIssued(
+                invitation_id=invitation.id, job_fair_id=fair.id, candidate_id=pair.candidate_id,
+                vacancy_id=pair.vacancy_id, vacancy_title=match.vacancy.title, employer_id=match.vacancy.employer_id,
+                fair_date=fair.fair_date, slot=ev.Slot(**slot), venue_ward_code=fair.venue_ward_code,
+                venue_detail=fair.venue_detail), ev.INVITATION_ISSUED))
+        for start in range(0, len(envelopes), 500):  # outbox rows in batches, same transaction
+            await self.outbox.add(session, *envelopes[start:start + 500])
+        await session.flush()
+        return {"issued": issued, "revoked": revoked, "kept": kept}
+
+    async def _progress(self, run_id: str, message: str, progress: Callable[[str], None]) -> None:
+        progress(message)
+        async with self.db.transaction() as session:
+            (await session.get(AllocationRun, run_id)).progress = message
+
+    async def run_of(self, session: AsyncSession, fair_id: str, run_id: str) -> AllocationRun:
+        run = await session.get(AllocationRun, run_id)
+        if run is None or run.fair_id != fair_id:
+            raise FairNotFound(run_id)
+        return run
+
+    # ---- invitations --------------------------------------------------------------------------
+    async def invitations(self, session: AsyncSession, fair_id: str, status: str | None, vacancy_id: str | None,
+                          limit: int, cursor: str | None) -> tuple[list[Invitation], str | None]:
+        stmt = select(Invitation).where(Invitation.fair_id == fair_id).order_by(Invitation.id).limit(limit + 1)
+        if status:
+            stmt = stmt.where(Invitation.status == status)
+        if vacancy_id:
+            stmt = stmt.where(Invitation.vacancy_id == vacancy_id)
+        if cursor:
+            stmt = stmt.where(Invitation.id > cursor)
+        rows = list((await session.scalars(stmt)).all())
+        return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+    async def counts(self, session: AsyncSession, fair_id: str) -> dict[str, int]:
+        rows = await session.execute(select(Invitation.status, func.count()).where(Invitation.fair_id == fair_id)
+                                     .group_by(Invitation.status))
+        return dict(rows.all())  # type: ignore[arg-type]
+
+    async def respond(self, session: AsyncSession, invitation_id: str, answer: str, who: Principal | None) -> Invitation:
+        """RSVP: from the API (the candidate's centre or a fair admin) or from notifications."""
+        invitation = await self._invitation(session, invitation_id, who)
+        wanted = "accepted" if answer == "accept" else "declined"
+        if invitation.status != wanted:
+            self._move(invitation, wanted)
+        return invitation
+
+    async def delivered(self, session: AsyncSession, invitation_id: str) -> None:
+        invitation = await session.get(Invitation, invitation_id)
+        if invitation is not None and invitation.status == "issued":
+            self._move(invitation, "delivered")
+
+    async def record_outcome(self, session: AsyncSession, invitation_id: str, outcome: str, who: Principal) -> Invitation:
+        invitation = await self._invitation(session, invitation_id, who)
+        if invitation.status == outcome:
+            return invitation  # recorded already: idempotent
+        self._move(invitation, outcome)
+        payload = ev.InvitationOutcome(invitation_id=invitation.id, job_fair_id=invitation.fair_id,
+                                       vacancy_id=invitation.vacancy_id, employer_id=invitation.employer_id,
+                                       candidate_id=invitation.candidate_id or "", outcome=outcome,
+                                       recorded_at=invitation.updated_at, factors=invitation.factors)
+        await self.outbox.add(session, ev.registry.envelope(SOURCE, invitation.id, payload, ev.OUTCOME_RECORDED))
+        return invitation
+
+    async def forget_candidate(self, session: AsyncSession, candidate_id: str) -> None:
+        """Erasure: invitations keep their facts (vacancy, slot, status) but lose the person."""
+        for invitation in (await session.scalars(select(Invitation).where(Invitation.candidate_id == candidate_id))).all():
+            invitation.candidate_id = None
+            invitation.candidate_centre_id = None
+
+    async def _invitation(self, session: AsyncSession, invitation_id: str, who: Principal | None) -> Invitation:
+        invitation = await session.get(Invitation, invitation_id, with_for_update=True)
+        if invitation is None or (who is not None and not (
+                who.is_admin or "jobfairs:admin" in who.scopes
+                or (invitation.candidate_centre_id is not None and invitation.candidate_centre_id == who.centre_id))):
+            raise InvitationNotFound(invitation_id)
+        return invitation
+
+    def _move(self, invitation: Invitation, wanted: str) -> None:
+        if wanted not in TRANSITIONS[invitation.status]:
+            raise InvalidTransition(invitation.status, wanted)
+        invitation.status, invitation.updated_at = wanted, self.clock()
+
+
+def _parameters(fair: JobFair) -> dict[str, Any]:
+    return {"invites_per_opening": fair.invites_per_opening, "max_invites_per_candidate": fair.max_invites_per_candidate,
+            "priority_min_share": fair.priority_min_share, "priority_groups": fair.priority_groups,
+            "slots": fair.slots, "vacancies": fair.vacancies}

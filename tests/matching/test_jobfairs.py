@@ -1,0 +1,160 @@
+"""Job fairs: scheduling, allocation runs, invitations issued and revoked, RSVP and outcomes."""
+
+from __future__ import annotations
+
+import orjson
+
+from kit.bus import Message
+from services.matching.models import Outcome
+from tests.matching.conftest import Matching
+from tests.matching.profiles import candidate_data
+from tests.matching.test_recommendations import seed
+
+
+def fair_body(**overrides: object) -> dict:
+    body = {
+        "name": "Phiên giao dịch việc làm tháng 12",
+        "date": "2026-12-15",
+        "venue": {"ward_code": "11311", "detail": "Nhà văn hóa Hồng Bàng"},
+        "slots": [{"start": "08:00", "end": "10:00", "seats": 100}, {"start": "10:00", "end": "12:00", "seats": 100}],
+        "vacancies": [{"vacancy_id": "v-1", "slot_id": "s1"}, {"vacancy_id": "v-2", "slot_id": "s1"}],
+        "invites_per_opening": 1,
+        "max_invites_per_candidate": 2,
+    }
+    body.update(overrides)
+    return body
+
+
+async def collect(m: Matching, topic: str) -> list[dict]:
+    seen: list[dict] = []
+
+    async def keep(message: Message) -> None:
+        seen.append(orjson.loads(message.value))
+
+    await m.bus.subscribe(f"test-{topic}", [topic], keep)
+    return seen
+
+
+async def run_allocation(m: Matching, fair_id: str, headers: dict) -> dict:
+    started = await m.http.post(f"/api/v1/job-fairs/{fair_id}/allocations", headers=headers)
+    assert started.status_code == 202, started.text
+    location = started.headers["location"]
+    result: dict = {}
+
+    async def done() -> bool:
+        nonlocal result
+        result = (await m.http.get(location, headers=headers)).json()
+        return result["status"] != "running"
+
+    await m.until(done, "allocation run finished")
+    assert result["status"] == "completed", result
+    return result
+
+
+async def test_a_fair_is_allocated_published_and_answered(matching: Matching) -> None:
+    await seed(matching)
+    published = await collect(matching, "jobfairs.v1")
+    admin = await matching.bearer(["jobfairs:admin"])
+    bad = await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body(
+        vacancies=[{"vacancy_id": "v-9"}, {"vacancy_id": "v-1", "slot_id": "s7"}]))
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"vacancies.0.vacancy_id", "vacancies.1.slot_id"}
+    bad_slot = await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body(
+        slots=[{"start": "10:00", "end": "09:00", "seats": 5}]))
+    assert bad_slot.status_code == 422
+
+    created = await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body())
+    assert created.status_code == 201, created.text
+    fair = created.json()
+    run = await run_allocation(matching, fair["id"], admin)
+    # v-1 has 3 openings × 1, v-2 3 × 1; three candidates in the pool, K = 2, but both vacancies
+    # interview in slot s1: nobody can be invited twice
+    assert run["totals"]["invitations"] == 3 and run["totals"]["issued"] == 3 and run["totals"]["revoked"] == 0
+    assert run["input_hash"] and run["objective"] > 0 and run["message"] == "optimal"
+    invitations = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/invitations", headers=admin)).json()["items"]
+    assert sorted(i["candidate_id"] for i in invitations) == ["a-1", "a-2", "b-1"]
+    assert all(i["status"] == "issued" and i["slot_id"] == "s1" for i in invitations)
+
+    async def events_published() -> bool:
+        return len([e for e in published if e["type"] == "invitation.issued"]) == 3
+
+    await matching.until(events_published, "invitation.issued events")
+    issued = next(e for e in published if e["type"] == "invitation.issued")
+    assert issued["data"]["slot"]["start"] == "08:00" and issued["data"]["venue_ward_code"] == "11311"
+    assert "full_name" not in str(issued) and "phone" not in str(issued)
+
+    # the same run again changes nothing; a better candidate displaces one
+    again = await run_allocation(matching, fair["id"], admin)
+    assert (again["totals"]["issued"], again["totals"]["revoked"], again["totals"]["kept"]) == (0, 0, 3)
+    assert again["input_hash"] == run["input_hash"]
+    await matching.publish("candidate.updated", "a-2", candidate_data("a-2", version=2, status="employed"))
+
+    async def a2_out() -> bool:
+        return matching.matcher.index.candidates.get("a-2") is None
+
+    await matching.until(a2_out, "a-2 out of the pool")
+    third = await run_allocation(matching, fair["id"], admin)
+    assert third["totals"]["revoked"] == 1 and third["totals"]["invitations"] == 2
+    statuses = {i["candidate_id"]: i["status"] for i in
+                (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/invitations", headers=admin)).json()["items"]}
+    assert statuses == {"a-1": "issued", "a-2": "revoked", "b-1": "issued"}
+
+    # RSVP by the candidate's centre (another centre does not see the invitation)
+    by_id = {i["candidate_id"]: i["id"] for i in invitations}
+    centre_a = await matching.bearer(["candidates:write"], centre_id="centre-a")
+    centre_b = await matching.bearer(["candidates:write"], centre_id="centre-b")
+    assert (await matching.http.post(f"/api/v1/invitations/{by_id['a-1']}/rsvp", json={"answer": "accept"},
+                                     headers=centre_b)).status_code == 404
+    accepted = await matching.http.post(f"/api/v1/invitations/{by_id['a-1']}/rsvp", json={"answer": "accept"},
+                                        headers=centre_a)
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    revoked = await matching.http.post(f"/api/v1/invitations/{by_id['a-2']}/rsvp", json={"answer": "accept"},
+                                       headers=centre_a)
+    assert revoked.status_code == 409 and revoked.json()["current"] == "revoked"
+    # an answer by SMS arrives as an event from notifications
+    await matching.publish("invitation.responded", by_id["b-1"], {"invitation_id": by_id["b-1"], "answer": "decline",
+                                                                    "channel": "sms"})
+
+    async def declined() -> bool:
+        items = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/invitations",
+                                         params={"status": "declined"}, headers=admin)).json()["items"]
+        return [i["candidate_id"] for i in items] == ["b-1"]
+
+    await matching.until(declined, "b-1 declined by SMS")
+
+    # outcomes: recorded once, announced with the pair's factors, and become training data
+    hired = await matching.http.post(f"/api/v1/invitations/{by_id['a-1']}/outcome", json={"outcome": "hired"},
+                                     headers=admin)
+    assert hired.status_code == 200 and hired.json()["status"] == "hired"
+    assert (await matching.http.post(f"/api/v1/invitations/{by_id['a-1']}/outcome", json={"outcome": "hired"},
+                                     headers=admin)).status_code == 200
+    assert (await matching.http.post(f"/api/v1/invitations/{by_id['a-1']}/outcome", json={"outcome": "no_show"},
+                                     headers=admin)).status_code == 409
+
+    async def trained_on() -> bool:
+        async with matching.db.reading() as session:
+            row = await session.get(Outcome, by_id["a-1"])
+            return row is not None and row.outcome == "hired" and row.factors["must"] == 1.0
+
+    await matching.until(trained_on, "the outcome reached the training data")
+    outcomes = [e for e in published if e["type"] == "invitation.outcome_recorded"]
+    assert len(outcomes) == 1 and outcomes[0]["data"]["vacancy_id"] == "v-1" and outcomes[0]["data"]["factors"]
+    summary = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}", headers=admin)).json()["invitations"]
+    assert summary == {"hired": 1, "declined": 1, "revoked": 1}
+
+
+async def test_slots_let_a_candidate_attend_two_interviews_and_the_share_is_reported(matching: Matching) -> None:
+    await seed(matching)
+    admin = await matching.bearer(["jobfairs:admin"])
+    created = await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body(
+        vacancies=[{"vacancy_id": "v-1", "slot_id": "s1"}, {"vacancy_id": "v-2", "slot_id": "s2"}],
+        priority_min_share=0.9, priority_groups=["poor_household"]))
+    run = await run_allocation(matching, created.json()["id"], admin)
+    totals = run["totals"]
+    assert totals["invitations"] == 6 and totals["per_slot"] == {"s1": 3, "s2": 3}  # K = 2: everyone twice
+    assert totals["priority_share_met"] is False and "at most 2" in run["message"]
+    assert totals["per_group"] == {"priority": 2, "other": 4} and totals["priority_share"] == round(2 / 6, 4)
+    assert (await matching.http.get("/api/v1/job-fairs/nope", headers=admin)).status_code == 404
+    reader = await matching.bearer(["matching:read"], centre_id="centre-a")
+    assert (await matching.http.post(f"/api/v1/job-fairs/{created.json()['id']}/allocations",
+                                     headers=reader)).status_code == 403
