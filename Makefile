@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export JOBLINK_VAR ?= $(CURDIR)/var
 
-.PHONY: help venv run migrate test bench demo up down lock clean
+.PHONY: help venv run migrate test bench demo jobfair up down lock clean
 
 help:
 	@echo "make run      embedded runtime on http://127.0.0.1:$(PORT) (Swagger UI at /docs)"
@@ -15,6 +15,7 @@ help:
 	@echo "make migrate  apply database migrations of every service"
 	@echo "make bench    benchmarks (docs/benchmarks.md)"
 	@echo "make demo     load a demo population into the running make run (PORT=…)"
+	@echo "make jobfair  allocate the next job fair's invitations (FAIR=<id> for another), write its report"
 
 venv: $(VENV)/.installed
 
@@ -50,6 +51,9 @@ demo: venv
 	$(PY) -m reference.population employers --count 40 --seed 1 --as-of $$(date +%F) -o $(JOBLINK_VAR)/demo/employers.csv
 	$(PY) -m reference.population vacancies --count 40 --seed 1 --as-of $$(date +%F) -o $(JOBLINK_VAR)/demo/vacancies.csv
 	$(PY) deploy/local/load_demo.py --base http://127.0.0.1:$(PORT) --var $(JOBLINK_VAR)
+
+jobfair: venv
+	$(PY) -m services.matching.cli jobfair $(FAIR)
 
 up: venv
 	deploy/local/up.sh

@@ -24,7 +24,7 @@ def start(ctx: ServiceContext) -> None:
     feature_space()  # the vocabulary's TF-IDF model, fitted now rather than on the first event
     matching = MatchingService(settings.weights.weights(), settings.priority_boosts, settings.index_compact_at)
     ctx.extras["matching"] = matching
-    ctx.extras["jobfairs"] = JobFairs(ctx.db, ctx.outbox, matching)
+    ctx.extras["jobfairs"] = JobFairs(ctx.db, ctx.outbox, matching, Path(ctx.runtime.var_dir) / "reports")
 
 
 async def ready(ctx: ServiceContext) -> None:

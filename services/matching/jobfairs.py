@@ -9,8 +9,10 @@ with their outbox rows, so a run is published whole or not at all.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -25,6 +27,7 @@ from services.matching import events as ev
 from services.matching import readmodels
 from services.matching.allocation import Allocation, Pair, Problem, allocate
 from services.matching.models import AllocationRun, Invitation, JobFair
+from services.matching.report import render
 from services.matching.service import MatchingService, training_features
 
 SOURCE = "/joblink/matching"
@@ -66,11 +69,12 @@ class InvalidTransition(Exception):
 
 
 class JobFairs:
-    def __init__(self, db: Database, outbox: Outbox, matching: MatchingService,
+    def __init__(self, db: Database, outbox: Outbox, matching: MatchingService, reports: Path,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.db = db
         self.outbox = outbox
         self.matching = matching
+        self.reports = reports
         self.clock = clock
 
     # ---- fairs --------------------------------------------------------------------------------
@@ -156,14 +160,24 @@ class JobFairs:
             async with self.db.transaction() as session:
                 changes = await self._publish(session, fair, run_id, result, pairs_by_key)
                 run = await session.get(AllocationRun, run_id)
-                run.status, run.progress = "completed", "done"
+                run.progress = "writing the report"
                 run.input_hash, run.objective, run.message = problem.digest(), round(result.objective, 6), result.message
                 run.totals = {**result.totals, **changes, "invitations": len(result.chosen),
                               "priority_share": round(result.priority_share, 4),
                               "priority_share_target": fair.priority_min_share,
                               "priority_share_met": result.share_target_met}
-                run.finished_at = self.clock()
-            progress("done")
+            progress("writing the report")
+            try:
+                path = await self.write_report(fair.id, run_id)
+            except Exception:  # the invitations are out; a missing report must not hide that
+                log.exception("report_failed", run_id=run_id)
+                path = None
+            async with self.db.transaction() as session:
+                run = await session.get(AllocationRun, run_id)
+                run.status, run.progress, run.finished_at = "completed", "done", self.clock()
+                if path is None:
+                    run.message = f"{run.message}; the report could not be written (see the logs)"
+            progress(f"done: {path}")
             return run
         except Exception as exc:
             log.exception("allocation_failed", run_id=run_id)
@@ -243,6 +257,24 @@ class JobFairs:
         if run is None or run.fair_id != fair_id:
             raise FairNotFound(run_id)
         return run
+
+    async def report(self, fair_id: str, run_id: str) -> str:
+        """The run's HTML report (the fair's live invitations after it), rendered now."""
+        async with self.db.reading() as session:
+            fair = await self.fair(session, fair_id)
+            run = await self.run_of(session, fair_id, run_id)
+            live = list((await session.scalars(select(Invitation).where(
+                Invitation.fair_id == fair_id, Invitation.status != "revoked"))).all())
+        return await asyncio.to_thread(render, fair, run, live, self.matching.index)
+
+    async def write_report(self, fair_id: str, run_id: str) -> Path:
+        page = await self.report(fair_id, run_id)
+        self.reports.mkdir(parents=True, exist_ok=True)
+        path = self.reports / f"jobfair-{fair_id}-{run_id}.html"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)  # readers never see half a file
+        return path
 
     # ---- invitations --------------------------------------------------------------------------
     async def invitations(self, session: AsyncSession, fair_id: str, status: str | None, vacancy_id: str | None,

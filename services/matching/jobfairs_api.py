@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from kit.app import ServiceContext
 from kit.auth import Principal, require
@@ -115,6 +115,18 @@ async def read_run(fair_id: str, run_id: str, request: Request, who: Principal =
     except FairNotFound as exc:
         raise _problem(exc) from None
     return RunOut.model_validate(run, from_attributes=True)
+
+
+@router.get("/job-fairs/{fair_id}/allocations/{run_id}/report", response_class=HTMLResponse,
+            summary="The run's report (HTML with charts)",
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
+async def read_report(fair_id: str, run_id: str, request: Request, who: Principal = require("jobfairs:admin")) -> HTMLResponse:
+    _ctx_, fairs = _ctx(request)
+    try:
+        page = await fairs.report(fair_id, run_id)
+    except FairNotFound as exc:
+        raise _problem(exc) from None
+    return HTMLResponse(page, headers={"Content-Disposition": f'inline; filename="jobfair-{fair_id}-{run_id}.html"'})
 
 
 @router.get("/job-fairs/{fair_id}/invitations", response_model=InvitationPage, summary="Invitations of a fair")

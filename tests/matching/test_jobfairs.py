@@ -158,3 +158,44 @@ async def test_slots_let_a_candidate_attend_two_interviews_and_the_share_is_repo
     reader = await matching.bearer(["matching:read"], centre_id="centre-a")
     assert (await matching.http.post(f"/api/v1/job-fairs/{created.json()['id']}/allocations",
                                      headers=reader)).status_code == 403
+
+
+async def test_the_report_and_the_monthly_batch_command(matching: Matching, tmp_path) -> None:  # noqa: ANN001
+    import asyncio
+    import base64
+    import os
+    import sys
+    from pathlib import Path
+
+    await seed(matching)
+    admin = await matching.bearer(["jobfairs:admin"])
+    fair = (await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body(
+        vacancies=[{"vacancy_id": "v-1"}, {"vacancy_id": "v-2"}], priority_min_share=0.3))).json()
+    assert {v["slot_id"] for v in fair["vacancies"]} == {"s1", "s2"}  # spread over the slots by load
+    run = await run_allocation(matching, fair["id"], admin)
+    saved = Path(matching.ctx.runtime.var_dir) / "reports" / f"jobfair-{fair['id']}-{run['id']}.html"
+    assert saved.exists()
+    page = await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/allocations/{run['id']}/report", headers=admin)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Báo cáo phân bổ lời mời" in page.text and "Tỷ lệ lời mời cho nhóm ưu tiên" in saved.read_text()
+    images = [chunk.split('"')[0] for chunk in page.text.split("data:image/png;base64,")[1:]]
+    assert len(images) == 5 and all(base64.b64decode(i).startswith(b"\x89PNG") and len(i) > 2000 for i in images)
+
+    # the batch command, as `make jobfair FAIR=…` runs it, against the same database
+    env = {**os.environ, "JOBLINK_MATCHING_DATABASE_URL": matching.db.url, "JOBLINK_VAR": str(tmp_path / "cli")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.matching.cli", "jobfair", fair["id"], env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err.decode()
+    assert "invitations" in out.decode() and "jobfair_progress" in err.decode()  # not a terminal: log lines
+    reports = list((tmp_path / "cli" / "reports").glob(f"jobfair-{fair['id']}-*.html"))
+    assert len(reports) == 1
+    async with matching.db.reading() as session:
+        from sqlalchemy import select
+
+        from services.matching.models import AllocationRun
+
+        runs = (await session.scalars(select(AllocationRun).where(AllocationRun.fair_id == fair["id"]))).all()
+    assert len(runs) == 2 and all(r.status == "completed" for r in runs)
+    assert runs[0].input_hash == runs[1].input_hash  # the same input: the same snapshot hash
