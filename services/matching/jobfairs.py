@@ -154,7 +154,7 @@ class JobFairs:
                 fair = await self.fair(session, run.fair_id)
             await self._progress(run_id, "ranking candidates", progress)
             problem, pairs_by_key = self.problem(fair)
-            await self._progress(run_id, f"solving over {len(problem.pairs):,} scored pairs", progress)
+            await self._progress(run_id, f"solving over {len(problem.score):,} scored pairs", progress)
             result = allocate(problem)
             await self._progress(run_id, f"publishing {len(result.chosen):,} invitations", progress)
             async with self.db.transaction() as session:
@@ -202,7 +202,8 @@ class JobFairs:
                                   bool(groups & set(m.candidate.priority_groups))))
                 matches[(m.candidate.candidate_id, vector.vacancy_id)] = m
         seats = {s["id"]: s["seats"] for s in fair.slots}
-        return Problem(pairs, caps, slot_of, seats, fair.max_invites_per_candidate, fair.priority_min_share), matches
+        problem = Problem.of_pairs(pairs, caps, slot_of, seats, fair.max_invites_per_candidate, fair.priority_min_share)
+        return problem, matches
 
     async def _publish(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
                        matches: dict[tuple[str, str], Any]) -> dict[str, int]:

@@ -152,6 +152,28 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
         assert job.status_code == 201, job.text
         ranked = wait_for_matches(base, job.json()["id"], headers)
         assert person.json()["id"] in [i["candidate_id"] for i in ranked]
+        # a job fair: the allocation invites her, the hire recorded in matching fills the vacancy
+        # in the vacancies service (invitation.outcome_recorded over Kafka)
+        fair = httpx.post(f"{base}/api/v1/job-fairs", headers=admin, json={
+            "name": "Phiên thử", "date": "2099-12-01", "venue": {"ward_code": "11311"},
+            "slots": [{"start": "08:00", "end": "11:00", "seats": 50}], "vacancies": [{"vacancy_id": job.json()["id"]}]})
+        assert fair.status_code == 201, fair.text
+        started = httpx.post(f"{base}/api/v1/job-fairs/{fair.json()['id']}/allocations", headers=admin)
+        assert started.status_code == 202, started.text
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{base}{started.headers['location']}", headers=admin).json()["status"] == "running":
+            assert time.monotonic() < deadline, "allocation did not finish"
+            time.sleep(0.2)
+        invitations = httpx.get(f"{base}/api/v1/job-fairs/{fair.json()['id']}/invitations", headers=admin).json()["items"]
+        assert invitations  # (earlier local runs may have left people who tie with her)
+        mine = next((i for i in invitations if i["candidate_id"] == person.json()["id"]), invitations[0])
+        hired = httpx.post(f"{base}/api/v1/invitations/{mine['id']}/outcome", headers=admin, json={"outcome": "hired"})
+        assert hired.status_code == 200, hired.text
+        deadline = time.monotonic() + 60
+        while (v := httpx.get(f"{base}/api/v1/vacancies/{job.json()['id']}", headers=headers).json())["status"] != "filled":
+            assert time.monotonic() < deadline, f"the vacancy was not filled: {v}"
+            time.sleep(0.2)
+        assert v["hires"] == 1
     finally:
         down = subprocess.run(["make", "down"], cwd=REPO, capture_output=True, text=True, timeout=120)
         assert down.returncode == 0, down.stdout + down.stderr
