@@ -36,7 +36,7 @@ from ortools.graph.python import min_cost_flow
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-SCALE = 10**9  # scores become integer costs at this resolution
+SCALE = 10**6  # scores become integer costs at this resolution (finer costs slow cost scaling)
 
 
 @dataclass(frozen=True)
