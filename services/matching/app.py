@@ -1,11 +1,13 @@
 """The matching service application."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from kit.app import ServiceContext, ServiceSpec, create_service_app
 from kit.bus import Bus
+from kit.periodic import PeriodicTask
 from kit.settings import RuntimeSettings
 from services.matching import models
 from services.matching.api import router
@@ -36,6 +38,21 @@ async def ready(ctx: ServiceContext) -> None:
     await service.load(ctx.db)
 
 
+def periodic(ctx: ServiceContext) -> list[PeriodicTask]:
+    """Where this process does not consume events itself (an API replica beside a worker), its
+    index follows the read models the worker writes."""
+    settings: MatchingSettings = ctx.settings  # type: ignore[assignment]
+    if settings.run_consumers:
+        return []
+    service: MatchingService = ctx.extras["matching"]
+    since = {"at": datetime.now(UTC) - timedelta(seconds=5)}
+
+    async def sync() -> None:
+        since["at"] = await service.sync(ctx.db, since["at"])
+
+    return [PeriodicTask("match-index-sync", settings.index_sync_interval_s, sync)]
+
+
 SPEC = ServiceSpec(
     name="matching",
     title="JobLink Matching",
@@ -50,6 +67,7 @@ SPEC = ServiceSpec(
     consumers=consumers,
     on_start=start,
     on_ready=ready,
+    periodic=periodic,
 )
 
 

@@ -170,3 +170,10 @@ async def clear(session: AsyncSession, inbox: Any, consumers: list[str]) -> None
     for model in (CandidateProfile, VacancyProfile, Outcome):
         await session.execute(delete(model))
     await session.execute(delete(inbox).where(inbox.c.consumer.in_(consumers)))
+
+
+async def changed_since(session: AsyncSession, since: datetime) -> tuple[list[CandidateProfile], list[VacancyProfile]]:
+    """Rows written at or after ``since`` (for an index fed by another process's consumers)."""
+    candidates = (await session.scalars(select(CandidateProfile).where(CandidateProfile.updated_at >= since))).all()
+    vacancies = (await session.scalars(select(VacancyProfile).where(VacancyProfile.updated_at >= since))).all()
+    return list(candidates), list(vacancies)

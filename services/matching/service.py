@@ -4,6 +4,7 @@ explanations, masking by caller, and the batch top-N used by job-fair allocation
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -93,6 +94,25 @@ class MatchingService:
         self.index.vacancies.load(vacancies)
         log.info("match_index_loaded", candidates=len(candidates), vacancies=len(vacancies),
                  model_version=self.weights.version)
+
+    async def sync(self, db: Database, since: datetime) -> datetime:
+        """Bring the index up to the read models' rows changed since ``since`` (replicas whose
+        consumers run elsewhere); the index ignores versions it already holds. Returns the
+        next ``since``: a few seconds back, so a transaction that committed late is not missed."""
+        started = datetime.now(UTC)
+        async with db.reading() as session:
+            candidates, vacancies = await readmodels.changed_since(session, since)
+        for row in candidates:
+            if readmodels.matchable(row):
+                self.index.candidates.upsert(candidate_vector(row))
+            else:
+                self.index.candidates.remove(row.candidate_id)
+        for row in vacancies:
+            if row.status == "open":
+                self.index.vacancies.upsert(vacancy_vector(row, self.weights))
+            else:
+                self.index.vacancies.remove(row.vacancy_id)
+        return started - timedelta(seconds=5)
 
     async def use_weights(self, db: Database, weights: Weights) -> None:
         """Score with other weights from now on (vacancy vectors depend on them)."""

@@ -180,3 +180,28 @@ async def test_rebuild_from_the_topics_reaches_the_same_state(matching: Matching
             assert x == y, {k: (x[k], y[k]) for k in x if x[k] != y[k]}
     ranked_after = (await matching.http.get("/api/v1/vacancies/v-1/matches", headers=await reader(matching, "centre-a"))).json()
     assert ranked_after == ranked_before
+
+
+async def test_a_replica_without_consumers_follows_the_read_models(matching: Matching) -> None:
+    """An API replica beside a worker: its index is loaded, then synchronised from changed rows."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.matching.service import MatchingService
+
+    await seed(matching)
+    replica = MatchingService(matching.matcher.weights, matching.matcher.index.boosts)
+    await replica.load(matching.db)
+    assert len(replica.index.candidates) == 3 and len(replica.index.vacancies) == 2
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    await matching.publish("candidate.erased", "a-1", {"candidate_id": "a-1", "version": 2})
+    await matching.publish("candidate.registered", "a-9", candidate_data("a-9"))
+    await matching.publish("vacancy.closed", "v-2", {"vacancy_id": "v-2", "version": 2, "status": "closed",
+                                                      "reason": "deadline", "hires": 0})
+
+    async def applied() -> bool:
+        return matching.matcher.index.candidates.get("a-9") is not None and matching.matcher.index.vacancies.get("v-2") is None
+
+    await matching.until(applied, "events applied by the consuming instance")
+    await replica.sync(matching.db, since)
+    assert sorted(replica.index.candidates.rows) == sorted(matching.matcher.index.candidates.rows) == ["a-2", "a-9", "b-1"]
+    assert sorted(replica.index.vacancies.rows) == ["v-1"]
