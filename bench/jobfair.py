@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linprog
@@ -25,7 +26,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", type=int, default=200_000)
     parser.add_argument("--vacancies", type=int, default=20_000)
+    parser.add_argument("--publish", type=int, default=0, help="only measure publishing this many invitations")
     args = parser.parse_args()
+    if args.publish:
+        import asyncio
+
+        asyncio.run(publish_invitations(args.publish))
+        return
     service = build(*population(args.candidates, args.vacancies))
     ranked = service.top_n(50, 100)
     vacancies = service.index.vacancies.rows
@@ -65,3 +72,65 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def publish_invitations(count: int) -> None:
+    """``count`` invitations of one fair published: written with their outbox rows in one
+    transaction (as a run does), then relayed to Kafka; rate from the start of the write to the
+    last row marked sent."""
+    import os
+    from datetime import UTC, date, datetime
+    from types import SimpleNamespace
+
+    from kit.app import make_bus
+    from kit.db import Database
+    from kit.migrations import upgrade
+    from kit.outbox import Outbox
+    from kit.relay import OutboxRelay
+    from kit.settings import RuntimeSettings
+    from services.matching.allocation import Allocation, Pair
+    from services.matching.app import SPEC
+    from services.matching.jobfairs import JobFairs
+    from services.matching.models import JobFair
+    from services.matching.service import MatchingService
+    from services.matching.settings import MatchingSettings
+    from tests.conftest import PostgresDatabases
+
+    databases = PostgresDatabases(os.environ["DATABASE_URL"])
+    url = await databases.create("bench_publish")
+    try:
+        upgrade(SPEC.migrations_dir, url)
+        db = Database(url)
+        runtime = RuntimeSettings(bus="kafka", kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
+        bus = make_bus(runtime, "bench-publish")
+        await bus.start()
+        settings = MatchingSettings()
+        fairs = JobFairs(db, Outbox(SPEC.outbox, SPEC.registry), MatchingService(settings.weights.weights(), {}), Path("/tmp"))
+        fair = JobFair(id="bench-fair", name="Bench", fair_date=date(2027, 1, 10), venue_ward_code="11311",
+                       venue_detail=None, slots=[{"id": "s1", "start": "08:00", "end": "12:00", "seats": count}],
+                       vacancies=[{"vacancy_id": f"v{v}", "slot_id": "s1"} for v in range(count // 50)],
+                       invites_per_opening=3, max_invites_per_candidate=2, priority_min_share=None, priority_groups=[],
+                       created_by="bench", created_at=datetime.now(UTC))
+        chosen = [Pair(f"c{i}", f"v{i % (count // 50)}", 0.5, False) for i in range(count)]
+        vacancy = SimpleNamespace(employer_id="e1", title="Thợ hàn")
+        matches = {(p.candidate_id, p.vacancy_id): SimpleNamespace(
+            candidate=SimpleNamespace(centre_id="c"), vacancy=vacancy,
+            explanation={"factors": {"must_skills": 1.0, "nice_skills": None, "occupation": 1.0, "text_similarity": None,
+                                     "trade_level": 1.0, "qualification": 1.0, "distance": 0.8, "wage": 1.0}},
+            score=0.5) for p in chosen}
+        relay = OutboxRelay("matching", db, SPEC.outbox, bus, batch_size=settings.relay_batch_size, poll_interval_s=0.01)
+        started = time.perf_counter()
+        async with db.transaction() as session:
+            session.add(fair)
+            await fairs._publish(session, fair, "bench-run", Allocation(chosen, 0.0, 0.0, None, ""), matches)
+        written = time.perf_counter() - started
+        while await relay.publish_batch():
+            pass
+        total = time.perf_counter() - started
+        await bus.stop()
+        await db.dispose()
+        print(f"\npublishing {count:,} invitations: written with their outbox rows in {written:.2f}s, on Kafka "
+              f"after {total:.2f}s: {count / total:,.0f} events/s end to end (relay alone "
+              f"{count / (total - written):,.0f} events/s, batches of {settings.relay_batch_size})")
+    finally:
+        await databases.drop_all()
