@@ -70,14 +70,12 @@ def main() -> None:
     print(f"\nrelative difference of the objectives: {gap:.2e} (scores are integer costs at 1e-6)")
 
 
-if __name__ == "__main__":
-    main()
-
 
 async def publish_invitations(count: int) -> None:
     """``count`` invitations of one fair published: written with their outbox rows in one
     transaction (as a run does), then relayed to Kafka; rate from the start of the write to the
     last row marked sent."""
+    import asyncio
     import os
     from datetime import UTC, date, datetime
     from types import SimpleNamespace
@@ -99,7 +97,7 @@ async def publish_invitations(count: int) -> None:
     databases = PostgresDatabases(os.environ["DATABASE_URL"])
     url = await databases.create("bench_publish")
     try:
-        upgrade(SPEC.migrations_dir, url)
+        await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
         db = Database(url)
         runtime = RuntimeSettings(bus="kafka", kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
         bus = make_bus(runtime, "bench-publish")
@@ -134,3 +132,7 @@ async def publish_invitations(count: int) -> None:
               f"{count / (total - written):,.0f} events/s, batches of {settings.relay_batch_size})")
     finally:
         await databases.drop_all()
+
+
+if __name__ == "__main__":
+    main()

@@ -199,7 +199,9 @@ async def test_a_replica_without_consumers_follows_the_read_models(matching: Mat
                                                       "reason": "deadline", "hires": 0})
 
     async def applied() -> bool:
-        return matching.matcher.index.candidates.get("a-9") is not None and matching.matcher.index.vacancies.get("v-2") is None
+        index = matching.matcher.index
+        return (index.candidates.get("a-9") is not None and index.candidates.get("a-1") is None
+                and index.vacancies.get("v-2") is None)
 
     await matching.until(applied, "events applied by the consuming instance")
     await replica.sync(matching.db, since)

@@ -69,6 +69,8 @@ class KafkaBus(Bus):
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
+            # one request per partition carries a relay batch (the default 16 KiB holds ~25 events)
+            max_batch_size=1024 * 1024,
             request_timeout_ms=15000,
         )
         await self._producer.start()
