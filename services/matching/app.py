@@ -36,6 +36,7 @@ async def ready(ctx: ServiceContext) -> None:
     if adopted is not None:
         service.index.weights, ctx.extras["model_evaluation"] = adopted
     await service.load(ctx.db)
+    await ctx.extras["jobfairs"].abandon_interrupted_runs()
 
 
 def periodic(ctx: ServiceContext) -> list[PeriodicTask]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +250,18 @@ class JobFairs:
         progress(message)
         async with self.db.transaction() as session:
             (await session.get(AllocationRun, run_id)).progress = message
+
+    async def abandon_interrupted_runs(self, older_than: timedelta = timedelta(hours=1)) -> int:
+        """Runs still "running" long after any run ends (a process stopped mid-way; another
+        replica's current run is younger): they published nothing, the publication being one
+        transaction, so they are marked failed and can simply be run again."""
+        async with self.db.transaction() as session:
+            runs = (await session.scalars(select(AllocationRun).where(
+                AllocationRun.status == "running", AllocationRun.started_at < self.clock() - older_than))).all()
+            for run in runs:
+                run.status, run.finished_at = "failed", self.clock()
+                run.message = "interrupted: the process stopped during the run; nothing was published, run it again"
+        return len(runs)
 
     async def run_of(self, session: AsyncSession, fair_id: str, run_id: str) -> AllocationRun:
         run = await session.get(AllocationRun, run_id)

@@ -199,3 +199,21 @@ async def test_the_report_and_the_monthly_batch_command(matching: Matching, tmp_
         runs = (await session.scalars(select(AllocationRun).where(AllocationRun.fair_id == fair["id"]))).all()
     assert len(runs) == 2 and all(r.status == "completed" for r in runs)
     assert runs[0].input_hash == runs[1].input_hash  # the same input: the same snapshot hash
+
+
+async def test_a_run_interrupted_by_a_stop_is_marked_failed_at_the_next_start(matching: Matching) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.matching.models import AllocationRun
+
+    await seed(matching)
+    admin = await matching.bearer(["jobfairs:admin"])
+    fair = (await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body())).json()
+    async with matching.db.transaction() as session:
+        for age in (timedelta(hours=3), timedelta(seconds=5)):
+            session.add(AllocationRun(id=f"run-{age.seconds}", fair_id=fair["id"], status="running", progress="solving",
+                                      parameters={}, started_at=datetime.now(UTC) - age))
+    assert await matching.ctx.extras["jobfairs"].abandon_interrupted_runs() == 1
+    stale = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/allocations/run-10800", headers=admin)).json()
+    current = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/allocations/run-5", headers=admin)).json()
+    assert stale["status"] == "failed" and "run it again" in stale["message"] and current["status"] == "running"
