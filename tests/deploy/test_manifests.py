@@ -117,6 +117,10 @@ def test_every_service_has_probes_limits_a_pdb_a_network_policy_and_a_migration(
         egress = [peer for rule in policies[name]["spec"]["egress"] for peer in rule["to"]]
         assert {"podSelector": {"matchLabels": {"cnpg.io/cluster": f"postgres-{name}"}}} in egress
     assert "default-deny" in policies
+    # each database accepts its own service only (its instances and the operator aside)
+    for name in (*SERVICES, "gateway"):
+        ingress = policies[f"postgres-{name}"]["spec"]["ingress"]
+        assert ingress[0]["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}]
     assert of_kind(docs, "CronJob")[0]["spec"]["schedule"] and of_kind(docs, "Ingress")
 
 
