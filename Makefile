@@ -42,6 +42,8 @@ bench: venv
 	$(PY) -m bench.matching city
 	deploy/local/with-infra.sh $(PY) -m bench.matching online
 	deploy/local/with-infra.sh $(PY) -m bench.matching freshness
+	$(PY) -m bench.jobfair
+	deploy/local/with-infra.sh $(PY) -m bench.jobfair --publish 100000
 
 # A small deterministic population in the import formats, loaded into the platform that
 # `make run` serves on $(PORT) (candidates today; employers and vacancies with their import).
