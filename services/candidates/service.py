@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,10 @@ from services.candidates.schemas import (
 from services.candidates.validation import InvalidValue, age_on, check_citizen_id
 
 SOURCE = "/joblink/candidates"
+
+
+class NewCandidate(SimpleNamespace):
+    """The columns of a candidate about to be inserted."""
 
 
 class CandidateNotFound(LookupError):
@@ -102,7 +107,7 @@ class CandidateService:
 
     # ---- commands -------------------------------------------------------------------------
     async def register(self, session: AsyncSession, who: Principal, body: CandidateIn) -> Candidate:
-        candidate = self.prepare(who, body)
+        candidate = Candidate(**vars(self.prepare(who, body)))
         await self._refuse_duplicates(session, who, candidate)
         await repository.add(session, candidate, self._tags(candidate))
         await self._announce(session, REGISTERED, candidate)
@@ -110,27 +115,27 @@ class CandidateService:
 
     async def register_many(
         self, session: AsyncSession, who: Principal, bodies: list[CandidateIn]
-    ) -> list[Candidate | InvalidCandidate | DuplicateCandidate]:
+    ) -> list[NewCandidate | InvalidCandidate | DuplicateCandidate]:
         """Register a batch with one duplicate lookup and multi-row writes; each entry of the
         result is the new candidate or why that body was refused. A duplicate created
         concurrently by another writer makes the flush fail: the caller then retries row by row."""
-        results: list[Candidate | InvalidCandidate | DuplicateCandidate] = []
+        results: list[NewCandidate | InvalidCandidate | DuplicateCandidate] = []
         for body in bodies:
             try:
                 results.append(self.prepare(who, body))
             except InvalidCandidate as exc:
                 results.append(exc)
-        fresh = [c for c in results if isinstance(c, Candidate)]
+        fresh = [c for c in results if isinstance(c, NewCandidate)]
         existing = await repository.find_duplicates(
             session,
             [c.national_id_hash for c in fresh if c.national_id_hash],
             [c.person_hash for c in fresh if c.person_hash],
         )
-        seen: dict[str, Candidate] = {row_hash: row for row in existing for row_hash in
+        seen: dict[str, Candidate | NewCandidate] = {row_hash: row for row in existing for row_hash in
                                       (row.national_id_hash, row.person_hash) if row_hash}
-        accepted: list[Candidate] = []
+        accepted: list[NewCandidate] = []
         for i, candidate in enumerate(results):
-            if not isinstance(candidate, Candidate):
+            if not isinstance(candidate, NewCandidate):
                 continue
             clash = next((seen[h] for h in (candidate.national_id_hash, candidate.person_hash) if h and h in seen), None)
             if clash is not None:
@@ -144,8 +149,10 @@ class CandidateService:
         await self.outbox.add(session, *(self._event(REGISTERED, c) for c in accepted))
         return results
 
-    def prepare(self, who: Principal, body: CandidateIn) -> Candidate:
-        """A new candidate from a validated body, checked against the reference data."""
+    def prepare(self, who: Principal, body: CandidateIn) -> NewCandidate:
+        """A new candidate's row from a validated body, checked against the reference data (a
+        plain object, not yet an ORM instance: the batch path writes thousands with COPY, and
+        ORM instrumentation would cost more than the rest of the preparation)."""
         now = self.clock()
         errors: list[dict[str, str]] = []
         self._check_age(body.date_of_birth, now.date(), errors)
@@ -154,7 +161,8 @@ class CandidateService:
         self._check_occupations(body.occupations or [], errors)
         if errors:
             raise InvalidCandidate(errors)
-        candidate = Candidate(
+        candidate = NewCandidate(
+            erased_at=None,
             id=new_id(),
             centre_id=who.centre_id,
             registered_by=who.client_id,

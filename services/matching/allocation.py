@@ -7,9 +7,11 @@ Maximise Σ score · x subject to
 * per candidate: Σ_v x ≤ K, and at most one interview per time slot (each vacancy interviews
   in one slot)
 * per slot: Σ x ≤ its seats
-* optionally, invitations to priority-group candidates ≥ the minimum share of the number of
-  invitations the unconstrained optimum issues; when no allocation reaches it, the largest
-  achievable number is imposed instead and the shortfall is reported.
+* optionally, a minimum share for priority-group candidates: with T the number of invitations
+  the unconstrained optimum issues, at most T invitations of which at least share × T go to
+  priority groups (so the share holds, without dropping invitations to reach it); when no
+  allocation reaches it, the largest achievable number is imposed instead and the shortfall
+  is reported.
 
 Without the share constraint this is a min-cost flow (OR-Tools ``SimpleMinCostFlow``):
 
@@ -131,15 +133,17 @@ def allocate(problem: Problem) -> Allocation:
     total = int(round(chosen.sum()))
     target_met, message = None, "optimal"
     if problem.min_priority_share:
+        # at most as many invitations as the unconstrained optimum issues, and the share of them
         needed = math.ceil(problem.min_priority_share * total - 1e-9)
         capacity = _capacity_rows(problem, order)
+        at_most_total = LinearConstraint(np.ones((1, len(order))), -np.inf, total)
         try:
-            chosen = _milp(-score, [capacity, LinearConstraint(priority.reshape(1, -1), needed, np.inf)])
+            chosen = _milp(-score, [capacity, at_most_total, LinearConstraint(priority.reshape(1, -1), needed, np.inf)])
             target_met = True
-            message = f"optimal with at least {needed} of {total} invitations to priority groups"
+            message = f"optimal with at least {needed} of at most {total} invitations to priority groups"
         except _Infeasible:
-            best = int(round(_min_cost_flow(problem, order, priority) @ priority))
-            chosen = _milp(-score, [capacity, LinearConstraint(priority.reshape(1, -1), best, np.inf)])
+            best = int(round(_milp(-priority, [capacity, at_most_total]) @ priority))
+            chosen = _milp(-score, [capacity, at_most_total, LinearConstraint(priority.reshape(1, -1), best, np.inf)])
             target_met = False
             message = (f"the minimum share {problem.min_priority_share:.0%} needs {needed} priority-group invitations "
                        f"but at most {best} are possible under the capacities; optimal with {best}")

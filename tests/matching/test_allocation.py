@@ -70,7 +70,7 @@ def test_a_priority_share_is_met_at_the_best_score_possible(seed: int) -> None:
     if result.share_target_met:
         assert sum(p.priority for p in result.chosen) >= needed and result.priority_share >= 0.5 - 1e-9
         best = max(sum(p.score for p in subset)
-                   for k in range(7)
+                   for k in range(len(plain.chosen) + 1)  # no more invitations than without the share
                    for subset in itertools.combinations(small_pairs(seed), k)
                    if feasible(problem, list(subset), needed))
         assert result.objective == pytest.approx(best)
@@ -132,3 +132,5 @@ def test_capacities_are_never_exceeded(problem: Problem) -> None:
     assert len({(p.candidate_id, p.vacancy_id) for p in result.chosen}) == len(result.chosen)
     if problem.min_priority_share and result.share_target_met:
         assert result.priority_share >= problem.min_priority_share - 1e-9 or not result.chosen
+    unconstrained = allocate(Problem(**{**vars(problem), "min_priority_share": None}))
+    assert len(result.chosen) <= len(unconstrained.chosen) and result.objective <= unconstrained.objective + 1e-9
