@@ -3,12 +3,13 @@ request or event, the same models on PostgreSQL (asyncpg) and SQLite (aiosqlite)
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from sqlalchemy import JSON, Column, DateTime, MetaData, Table, TypeDecorator, event, insert, text
 from sqlalchemy.engine import make_url
@@ -153,8 +154,14 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
         await session.execute(insert(table), rows)
         return
     columns = [c for c in table.columns if not (c.primary_key and c.autoincrement is True and c.name not in rows[0])]
-    encoders = [_copy_encoder(c) for c in columns]
-    records = [tuple(enc(row.get(c.key)) for c, enc in zip(columns, encoders, strict=True)) for row in rows]
+    keys = [c.key for c in columns]
+    special = [(i, enc) for i, enc in enumerate(map(_copy_encoder, columns)) if enc is not None]
+    records = []
+    for row in rows:
+        values = [row.get(k) for k in keys]
+        for i, enc in special:
+            values[i] = enc(values[i])
+        records.append(tuple(values))
     from asyncpg.exceptions import IntegrityConstraintViolationError
 
     connection = await session.connection()
@@ -167,10 +174,11 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
         raise IntegrityError(f"COPY {table.name}", None, exc) from exc
 
 
-def _copy_encoder(column: Column[Any]) -> Callable[[Any], Any]:
-    """How a Python value becomes what asyncpg's binary COPY codec for the column expects."""
+def _copy_encoder(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """How a Python value becomes what asyncpg's binary COPY codec for the column expects
+    (None: as it is)."""
     if isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl", None), JSON):
-        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+        return lambda v: None if v is None else orjson.dumps(v).decode()
     if isinstance(column.type, UtcDateTime):
         return lambda v: None if v is None else v.astimezone(UTC)
-    return lambda v: v
+    return None
