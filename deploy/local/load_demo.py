@@ -2,8 +2,9 @@
 
 Uses the development admin client of ``make run`` (``<var>/dev-admin.json``) to create a demo
 job-centre client, then, as that centre, imports ``<var>/demo/candidates.csv``, registers the
-employers of ``<var>/demo/employers.csv`` and imports ``<var>/demo/vacancies.csv``, and prints
-the imports' summaries.
+employers of ``<var>/demo/employers.csv`` and imports ``<var>/demo/vacancies.csv``; as the
+admin, schedules a job fair next month with up to 30 of the vacancies and allocates it. It
+prints the imports' summaries, the allocation's and where its report is.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import argparse
 import csv
 import json
 import sys
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -52,7 +55,33 @@ def main() -> None:
                 if response.status_code not in (201, 409):  # 409: loaded by an earlier make demo
                     sys.exit(f"employer {row['ref']}: {response.status_code} {response.text}")
         report("vacancies", upload(http, "/api/v1/vacancies:import", headers, var / "demo" / "vacancies.csv"))
+        job_fair(http, admin_headers, {"authorization": headers["authorization"]})
     print(f"demo centre client {centre.json()['client_id']} secret {centre.json()['client_secret']}", file=sys.stderr)
+
+
+def job_fair(http: httpx.Client, admin: dict[str, str], centre: dict[str, str]) -> None:
+    """Schedule a job fair next month with up to 30 of the demo vacancies and allocate it."""
+    open_ids = [v["id"] for v in http.get("/api/v1/vacancies", params={"status": "open", "limit": 30},
+                                          headers=centre).json()["items"]]
+    body = {"name": "Phiên giao dịch việc làm (demo)", "date": (date.today() + timedelta(days=30)).isoformat(),
+            "venue": {"ward_code": "11311", "detail": "Trung tâm Dịch vụ việc làm Hải Phòng"},
+            "slots": [{"start": "08:00", "end": "10:00", "seats": 300}, {"start": "10:00", "end": "12:00", "seats": 300},
+                      {"start": "13:30", "end": "16:00", "seats": 300}],
+            "vacancies": [{"vacancy_id": i} for i in open_ids], "priority_min_share": 0.1}
+    deadline = time.monotonic() + 120
+    while True:  # the vacancies reach matching through events: wait until it knows them all
+        fair = http.post("/api/v1/job-fairs", headers=admin, json=body)
+        if fair.status_code == 201 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    fair.raise_for_status()
+    started = http.post(f"/api/v1/job-fairs/{fair.json()['id']}/allocations", headers=admin)
+    started.raise_for_status()
+    while (run := http.get(started.headers["location"], headers=admin).json())["status"] == "running":
+        time.sleep(0.3)
+    totals = run.get("totals") or {}
+    print(f"demo job fair: {totals.get('invitations')} invitations ({run['status']}; {run['message']}); report at "
+          f"{http.base_url}{started.headers['location']}/report", file=sys.stderr)
 
 
 def upload(http: httpx.Client, path: str, headers: dict[str, str], csv_file: Path) -> dict:

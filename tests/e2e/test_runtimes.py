@@ -107,6 +107,12 @@ def test_make_run_serves_swagger_ui_and_every_service(tmp_path: Path) -> None:
         some = httpx.get(f"{base}/api/v1/vacancies", params={"limit": 5}, headers=headers).json()["items"]
         ranked = wait_for_matches(base, some[0]["id"], headers)
         assert ranked and ranked[0]["explanation"]["model_version"] and 0 < ranked[0]["score"] <= 1
+        invited = int(demo.stderr.split("demo job fair: ")[1].split(" invitations")[0])
+        assert invited > 30 and "(completed;" in demo.stderr
+        report = demo.stderr.split("report at ")[1].split()[0]
+        admin_headers = {"authorization": "Bearer " + token(base, admin["client_id"], admin["client_secret"])}
+        page = httpx.get(report, headers=admin_headers, timeout=60)
+        assert page.status_code == 200 and "Báo cáo phân bổ lời mời" in page.text
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
