@@ -18,7 +18,6 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from kit.app import database_url, make_bus
 from kit.db import Database
@@ -29,7 +28,7 @@ from services.matching.consumers import GROUPS
 from kit.outbox import Outbox
 from services.matching.jobfairs import JobFairs
 from services.matching.learning import adopted_weights, train
-from services.matching.models import JobFair
+from services.matching import repository
 from services.matching.service import MatchingService
 from services.matching.settings import MatchingSettings
 
@@ -84,8 +83,7 @@ async def jobfair(service: MatchingService, db: Database, fair_id: str | None, r
     fairs = JobFairs(db, Outbox(SPEC.outbox, SPEC.registry), service, Path(runtime.var_dir) / "reports")
     async with db.reading() as session:
         if fair_id is None:
-            upcoming = (await session.scalars(select(JobFair).where(JobFair.fair_date >= date.today())
-                                              .order_by(JobFair.fair_date, JobFair.id).limit(1))).first()
+            upcoming = await repository.next_fair(session, date.today())
             if upcoming is None:
                 raise SystemExit("no upcoming job fair: schedule one with POST /api/v1/job-fairs")
             fair_id = upcoming.id

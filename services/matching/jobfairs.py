@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
@@ -24,7 +23,7 @@ from kit.db import Database, insert_rows
 from kit.ids import new_id
 from kit.outbox import Outbox
 from services.matching import events as ev
-from services.matching import readmodels
+from services.matching import readmodels, repository
 from services.matching.allocation import Allocation, Pair, Problem, allocate
 from services.matching.models import AllocationRun, Invitation, JobFair
 from services.matching.report import render
@@ -131,10 +130,7 @@ class JobFairs:
         return fair
 
     async def fairs(self, session: AsyncSession, limit: int, cursor: str | None) -> tuple[list[JobFair], str | None]:
-        stmt = select(JobFair).order_by(JobFair.id).limit(limit + 1)
-        if cursor:
-            stmt = stmt.where(JobFair.id > cursor)
-        rows = list((await session.scalars(stmt)).all())
+        rows = await repository.fairs(session, limit + 1, cursor)
         return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
 
     # ---- allocation ---------------------------------------------------------------------------
@@ -207,8 +203,7 @@ class JobFairs:
 
     async def _publish(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
                        matches: dict[tuple[str, str], Any]) -> dict[str, int]:
-        live = {(i.candidate_id, i.vacancy_id): i for i in (await session.scalars(
-            select(Invitation).where(Invitation.fair_id == fair.id, Invitation.status.in_(LIVE)))).all()}
+        live = {(i.candidate_id, i.vacancy_id): i for i in await repository.invitations(session, fair.id, statuses=LIVE)}
         slots = {s["id"]: s for s in fair.slots}
         slot_of = {v["vacancy_id"]: v["slot_id"] for v in fair.vacancies}
         now = self.clock()
@@ -256,8 +251,7 @@ class JobFairs:
         replica's current run is younger): they published nothing, the publication being one
         transaction, so they are marked failed and can simply be run again."""
         async with self.db.transaction() as session:
-            runs = (await session.scalars(select(AllocationRun).where(
-                AllocationRun.status == "running", AllocationRun.started_at < self.clock() - older_than))).all()
+            runs = await repository.stale_runs(session, self.clock() - older_than)
             for run in runs:
                 run.status, run.finished_at = "failed", self.clock()
                 run.message = "interrupted: the process stopped during the run; nothing was published, run it again"
@@ -274,8 +268,7 @@ class JobFairs:
         async with self.db.reading() as session:
             fair = await self.fair(session, fair_id)
             run = await self.run_of(session, fair_id, run_id)
-            live = list((await session.scalars(select(Invitation).where(
-                Invitation.fair_id == fair_id, Invitation.status != "revoked"))).all())
+            live = await repository.invitations(session, fair_id, not_status="revoked")
         return await asyncio.to_thread(render, fair, run, live, self.matching.index)
 
     async def write_report(self, fair_id: str, run_id: str) -> Path:
@@ -290,20 +283,12 @@ class JobFairs:
     # ---- invitations --------------------------------------------------------------------------
     async def invitations(self, session: AsyncSession, fair_id: str, status: str | None, vacancy_id: str | None,
                           limit: int, cursor: str | None) -> tuple[list[Invitation], str | None]:
-        stmt = select(Invitation).where(Invitation.fair_id == fair_id).order_by(Invitation.id).limit(limit + 1)
-        if status:
-            stmt = stmt.where(Invitation.status == status)
-        if vacancy_id:
-            stmt = stmt.where(Invitation.vacancy_id == vacancy_id)
-        if cursor:
-            stmt = stmt.where(Invitation.id > cursor)
-        rows = list((await session.scalars(stmt)).all())
+        rows = await repository.invitations(session, fair_id, statuses=[status] if status else None,
+                                            vacancy_id=vacancy_id, after=cursor, limit=limit + 1)
         return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
 
     async def counts(self, session: AsyncSession, fair_id: str) -> dict[str, int]:
-        rows = await session.execute(select(Invitation.status, func.count()).where(Invitation.fair_id == fair_id)
-                                     .group_by(Invitation.status))
-        return dict(rows.all())  # type: ignore[arg-type]
+        return await repository.invitation_counts(session, fair_id)
 
     async def respond(self, session: AsyncSession, invitation_id: str, answer: str, who: Principal | None) -> Invitation:
         """RSVP: from the API (the candidate's centre or a fair admin) or from notifications."""
@@ -332,7 +317,7 @@ class JobFairs:
 
     async def forget_candidate(self, session: AsyncSession, candidate_id: str) -> None:
         """Erasure: invitations keep their facts (vacancy, slot, status) but lose the person."""
-        for invitation in (await session.scalars(select(Invitation).where(Invitation.candidate_id == candidate_id))).all():
+        for invitation in await repository.invitations_of_candidate(session, candidate_id):
             invitation.candidate_id = None
             invitation.candidate_centre_id = None
 

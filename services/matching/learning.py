@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sqlalchemy import select
 
 from kit.db import Database
-from services.matching import readmodels
+from services.matching import readmodels, repository
 from services.matching.models import Outcome, ScoringModel
 from services.matching.scoring import FIT_PARTS, RELEVANCE_PARTS, Weights
 
@@ -121,9 +120,7 @@ async def train(db: Database, current: Weights, now: datetime | None = None) -> 
 async def adopted_weights(db: Database) -> tuple[Weights, dict[str, Any]] | None:
     """The newest adopted weights and their evaluation, if a fitted model was ever adopted."""
     async with db.reading() as session:
-        row = (await session.scalars(
-            select(ScoringModel).where(ScoringModel.adopted.is_(True)).order_by(ScoringModel.created_at.desc()).limit(1)
-        )).first()
+        row = await repository.newest_adopted_model(session)
     if row is None:
         return None
     return Weights(**row.weights), row.evaluation
