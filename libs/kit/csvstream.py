@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+from fastapi import Request
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from kit.events import describe_errors
@@ -74,3 +78,39 @@ async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, dic
         if any(cell.strip() for cell in record):
             number += 1
             yield number, dict(zip(header, record, strict=False))
+
+
+class SpooledUpload:
+    """A request body saved first (in memory, on disk past 8 MiB): a streaming response must not
+    read the request while it runs, and memory stays bounded whatever the file's size."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed by ndjson()
+
+    @classmethod
+    async def of(cls, request: Request) -> SpooledUpload:
+        upload = cls()
+        async for chunk in request.stream():
+            upload._file.write(chunk)
+        upload._file.seek(0)
+        return upload
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while block := self._file.read(256 * 1024):
+            yield block
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def ndjson_response(upload: SpooledUpload, results: AsyncIterator[dict[str, Any]], location: str) -> StreamingResponse:
+    """One JSON line per result, as they come; the upload is closed when the stream ends."""
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            async for result in results:
+                yield orjson.dumps(result) + b"\n"
+        finally:
+            upload.close()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson", headers={"Location": location})

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
-import tempfile
-from collections.abc import AsyncIterator
-
-import orjson
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from kit.app import ServiceContext
 from kit.auth import Principal, require
+from kit.csvstream import SpooledUpload, ndjson_response
 from kit.problems import Problem
 from services.candidates.importing import CandidateImporter
 from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, ImportOut, Status
@@ -72,27 +69,9 @@ async def import_csv(request: Request, who: Principal = require("candidates:writ
     kept even when others fail; the response streams each row's result as it is committed."""
     ctx, _service = _ctx(request)
     importer: CandidateImporter = ctx.extras["importer"]
-    # The upload is spooled first (to disk past 8 MiB): a streaming response must not read the
-    # request body while it runs, and memory stays bounded whatever the file's size.
-    upload = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed by lines()
-    async for chunk in request.stream():
-        upload.write(chunk)
-    upload.seek(0)
+    upload = await SpooledUpload.of(request)
     job = await importer.start(who)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        while block := upload.read(256 * 1024):
-            yield block
-
-    async def lines() -> AsyncIterator[bytes]:
-        try:
-            async for result in importer.run(job, who, chunks()):
-                yield orjson.dumps(result) + b"\n"
-        finally:
-            upload.close()
-
-    return StreamingResponse(lines(), media_type="application/x-ndjson",
-                             headers={"Location": f"/api/v1/candidates/imports/{job.id}"})
+    return ndjson_response(upload, importer.run(job, who, upload.chunks()), f"/api/v1/candidates/imports/{job.id}")
 
 
 @router.get("/candidates/imports/{import_id}", response_model=ImportOut, summary="Progress of an import")

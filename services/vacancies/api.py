@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import AsyncIterator
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from kit.app import ServiceContext
 from kit.auth import Principal, require
+from kit.csvstream import SpooledUpload, ndjson_response
 from kit.problems import Problem
 from services.vacancies.importing import VacancyImporter
 from services.vacancies.schemas import (
@@ -135,26 +133,9 @@ async def import_csv(request: Request, who: Principal = require("vacancies:write
     named by `employer_tax_code` or `employer_id`. Valid rows are kept even when others fail."""
     ctx, _service = _ctx(request)
     importer: VacancyImporter = ctx.extras["importer"]
-    # Spooled (to disk past 8 MiB): a streaming response must not read the request body while it runs.
-    upload = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed by lines()
-    async for chunk in request.stream():
-        upload.write(chunk)
-    upload.seek(0)
+    upload = await SpooledUpload.of(request)
     job = await importer.start(who)
-
-    async def chunks() -> AsyncIterator[bytes]:
-        while block := upload.read(256 * 1024):
-            yield block
-
-    async def lines() -> AsyncIterator[bytes]:
-        try:
-            async for result in importer.run(job, who, chunks()):
-                yield orjson.dumps(result) + b"\n"
-        finally:
-            upload.close()
-
-    return StreamingResponse(lines(), media_type="application/x-ndjson",
-                             headers={"Location": f"/api/v1/vacancies/imports/{job.id}"})
+    return ndjson_response(upload, importer.run(job, who, upload.chunks()), f"/api/v1/vacancies/imports/{job.id}")
 
 
 @router.get("/vacancies/imports/{import_id}", response_model=ImportOut, tags=["vacancies"],
