@@ -5,15 +5,17 @@ from __future__ import annotations
 import codecs
 import csv
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import orjson
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
+from kit.auth import Principal
 from kit.events import describe_errors
 
 
@@ -114,3 +116,53 @@ def ndjson_response(upload: SpooledUpload, results: AsyncIterator[dict[str, Any]
             upload.close()
 
     return StreamingResponse(lines(), media_type="application/x-ndjson", headers={"Location": location})
+
+
+class ImportJob(Protocol):
+    """What a service's import-job row has (each service owns its table)."""
+
+    id: str
+    status: str
+    rows: int
+    imported: int
+    failed: int
+    error: str | None
+    finished_at: datetime | None
+
+
+async def run_import(
+    job: ImportJob,
+    chunks: AsyncIterator[bytes],
+    commit: Callable[[list[tuple[int, dict[str, str]]]], Awaitable[list[RowResult]]],
+    finish: Callable[[], Awaitable[None]],
+    batch_size: int,
+    clock: Callable[[], datetime],
+) -> AsyncIterator[dict[str, Any]]:
+    """The life of an import: the stream's rows handed to ``commit`` batch by batch (it writes
+    them and the job's counters in one transaction), each row's result yielded as it is
+    committed, the job finished (``finish`` saves it) whatever happens, then its summary."""
+    batch: list[tuple[int, dict[str, str]]] = []
+    try:
+        async for number, row in csv_rows(chunks):
+            batch.append((number, row))
+            if len(batch) >= batch_size:
+                for result in await commit(batch):
+                    yield result.as_dict()
+                batch = []
+        if batch:
+            for result in await commit(batch):
+                yield result.as_dict()
+        job.status = "completed"
+    except UnicodeDecodeError:
+        job.status = "failed"
+        job.error = "the file is not UTF-8 text"
+    finally:
+        job.finished_at = clock()
+        await finish()
+    yield {"summary": {"import_id": job.id, "status": job.status, "rows": job.rows, "imported": job.imported,
+                       "failed": job.failed, **({"error": job.error} if job.error else {})}}
+
+
+def visible_to(who: Principal, job: Any) -> bool:
+    """An import job is for whoever started it, their centre, and admins."""
+    return who.is_admin or job.started_by == who.client_id or (job.centre_id is not None and job.centre_id == who.centre_id)

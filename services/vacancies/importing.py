@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.csvstream import RowResult, csv_rows, field_errors
+from kit.csvstream import RowResult, field_errors, run_import, visible_to
 from kit.db import Database
 from kit.ids import new_id
 from services.vacancies import repository
@@ -75,41 +75,25 @@ class VacancyImporter:
     async def start(self, who: Principal) -> VacancyImport:
         job = VacancyImport(id=new_id(), centre_id=who.centre_id, started_by=who.client_id, status="running",
                             rows=0, imported=0, failed=0, started_at=self.clock())
-        async with self.db.transaction() as session:
-            await repository.save_import(session, job)
+        await self._save(job)
         return job
 
     async def read(self, session: AsyncSession, who: Principal, import_id: str) -> VacancyImport | None:
         """An import job, if the caller started it (or its centre did, or the caller is an admin)."""
         job = await repository.get_import(session, import_id)
-        if job is None or not (who.is_admin or job.started_by == who.client_id
-                               or (job.centre_id is not None and job.centre_id == who.centre_id)):
-            return None
-        return job
+        return job if job is not None and visible_to(who, job) else None
 
     async def run(self, job: VacancyImport, who: Principal, chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
         """Import the stream; yields each row's result, batch by batch, then the summary."""
-        batch: list[tuple[int, dict[str, str]]] = []
-        try:
-            async for number, row in csv_rows(chunks):
-                batch.append((number, row))
-                if len(batch) >= BATCH:
-                    for result in await self._commit(job, who, batch):
-                        yield result.as_dict()
-                    batch = []
-            if batch:
-                for result in await self._commit(job, who, batch):
-                    yield result.as_dict()
-            job.status = "completed"
-        except UnicodeDecodeError:
-            job.status = "failed"
-            job.error = "the file is not UTF-8 text"
-        finally:
-            job.finished_at = self.clock()
-            async with self.db.transaction() as session:
-                await repository.save_import(session, job)
-        yield {"summary": {"import_id": job.id, "status": job.status, "rows": job.rows, "imported": job.imported,
-                           "failed": job.failed, **({"error": job.error} if job.error else {})}}
+        async def commit(rows: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
+            return await self._commit(job, who, rows)
+
+        async for line in run_import(job, chunks, commit, lambda: self._save(job), BATCH, self.clock):
+            yield line
+
+    async def _save(self, job: VacancyImport) -> None:
+        async with self.db.transaction() as session:
+            await repository.save_import(session, job)
 
     async def _commit(self, job: VacancyImport, who: Principal, batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
         results = []
