@@ -197,7 +197,7 @@ async def search_vacancies(
     district: str | None = Query(None, pattern=r"^\d{3}$", description="legacy district code"),
     min_trade_level: int | None = Query(None, ge=1, le=7, description="required trade level at least"),
     max_trade_level: int | None = Query(None, ge=1, le=7, description="required trade level at most"),
-    min_wage_vnd: int | None = Query(None, ge=0, description="pays at least this (top of the range)"),
+    min_wage_vnd: int | None = Query(None, ge=0, le=1_000_000_000, description="pays at least this (top of the range)"),
     status: Status | None = None,
     employer_id: str | None = Query(None, max_length=36),
     q: str | None = Query(None, min_length=1, max_length=100, description="title, employer or skill words, any diacritics"),

@@ -2,7 +2,7 @@
 generated inputs, all checks (server errors, status codes, content types, response schemas,
 authentication enforced, invalid input rejected) except "schema-valid input accepted", which
 business rules beyond the schema contradict on purpose. A bounded number of examples keeps it
-inside CI's budget."""
+inside CI's budget; JOBLINK_CONTRACT_EXAMPLES raises it for a deeper run by hand."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tests.e2e.test_runtimes import free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_ID, ADMIN_SECRET = "contract-admin", "contract-admin-secret-for-tests"
+EXAMPLES = int(os.environ.get("JOBLINK_CONTRACT_EXAMPLES", "30"))
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_every_operation_conforms(live) -> None:  # noqa: ANN001
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case) -> None:  # noqa: ANN001
             # Business rules (a ward code must exist, a citizen ID must match the birth date…) reject
             # some schema-valid inputs with 422 problem details by design; every other check runs.

@@ -208,6 +208,8 @@ async def test_search_filters_and_diacritics_insensitive_q(vacancies: Vacancies)
     assert await ids(ward=OTHER_WARD) == {sewer["id"]}
     assert await ids(min_trade_level=2) == {welder["id"]} and await ids(max_trade_level=2) == {sewer["id"]}
     assert await ids(min_wage_vnd=10_000_000) == {welder["id"]}
+    too_big = await vacancies.http.get("/api/v1/vacancies", params={"min_wage_vnd": 10**24}, headers=a)
+    assert too_big.status_code == 422 and too_big.json()["status"] == 422  # not a database overflow
     assert await ids(employer_id=e1) == {welder["id"]}
     assert await ids(status="open") == {welder["id"], sewer["id"]} and await ids(status="closed") == set()
 
