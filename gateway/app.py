@@ -207,6 +207,8 @@ def create_app(
         )
 
     @app.api_route("/api/v1/{path:path}", methods=_METHODS, include_in_schema=False)
+    @app.api_route("/rsvp/{path:path}", methods=["GET", "POST"], include_in_schema=False)
+    @app.api_route("/hooks/{path:path}", methods=["POST"], include_in_schema=False)
     async def proxy(request: Request) -> Response:
         service = service_for(request.url.path)
         if service is None:

@@ -13,7 +13,10 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/api/v1/candidates(:import)?(/.*)?$", "candidates"),
         (r"^/api/v1/(employers|vacancies)(:import)?(/.*)?$", "vacancies"),
         (r"^/api/v1/(job-fairs|invitations|matching)(/.*)?$", "matching"),
-        (r"^/api/v1/notifications(/.*)?$", "notifications"),
+        (r"^/api/v1/(notifications|deliveries)(/.*)?$", "notifications"),
+        # public: the RSVP page people open from an invitation, and the SMS gateway's replies
+        (r"^/rsvp/[^/]+(/opt-out)?$", "notifications"),
+        (r"^/hooks/sms$", "notifications"),
     )
 )
 

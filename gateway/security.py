@@ -4,6 +4,8 @@ internal identity the services verify; security headers on every response."""
 
 from __future__ import annotations
 
+import hashlib
+
 import structlog
 from starlette.datastructures import MutableHeaders, State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +26,8 @@ SECURITY_HEADERS = (
 )
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 PUBLIC_API_PATHS = frozenset({TOKEN_URL})
+# Pages and hooks reached without a token (the RSVP page, SMS replies): limited per address instead.
+PUBLIC_PREFIXES = ("/rsvp/", "/hooks/")
 
 
 class Authenticator:
@@ -66,7 +70,7 @@ class GatewaySecurityMiddleware:
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 extra = list(SECURITY_HEADERS)
-                if not path.startswith("/docs"):
+                if not path.startswith(("/docs", "/rsvp/")):  # those pages send their own policy
                     extra.append(API_CSP)
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
@@ -76,7 +80,22 @@ class GatewaySecurityMiddleware:
             if rejection is not None:
                 await rejection(scope, receive, send_secured)
                 return
+        elif path.startswith(PUBLIC_PREFIXES):
+            rejection = await self._limit_address(scope)
+            if rejection is not None:
+                await rejection(scope, receive, send_secured)
+                return
         await self.app(scope, receive, send_secured)
+
+    async def _limit_address(self, scope: Scope):  # noqa: ANN202
+        """Unauthenticated paths get a bucket per client address (hashed: no address is stored),
+        which keeps RSVP codes from being guessed at speed."""
+        address = (scope.get("client") or ("unknown", 0))[0]
+        decision = await self.state.buckets.take("addr:" + hashlib.sha256(address.encode()).hexdigest()[:32])
+        if decision.allowed:
+            return None
+        return problem_response(429, "rate-limited", "Too many requests from this address; retry later.",
+                                headers={"Retry-After": str(decision.retry_after_s)})
 
     async def _authenticate(self, headers: MutableHeaders):  # noqa: ANN202
         scheme, _, token = headers.get("authorization", "").partition(" ")

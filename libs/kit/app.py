@@ -74,6 +74,8 @@ class ServiceSpec:
     on_ready: Callable[[ServiceContext], Awaitable[None]] | None = None
     # Timed jobs (after on_start); they run where settings.run_periodic is on.
     periodic: Callable[[ServiceContext], list[PeriodicTask]] = lambda _ctx: []
+    # Async clean-up at shutdown, after the timed jobs stopped (e.g. closing connections it opened).
+    on_stop: Callable[[ServiceContext], Awaitable[None]] | None = None
     version: str = "1.0.0"
 
 
@@ -161,6 +163,8 @@ def create_service_app(
         finally:
             for task in tasks:
                 await task.stop()
+            if spec.on_stop is not None:
+                await spec.on_stop(ctx)
             if ctx.relay is not None:
                 await ctx.relay.stop()
             if own_bus:

@@ -18,8 +18,14 @@ TOPICS: dict[str, str] = {
     "invitation": "jobfairs.v1",
     "notification": "notifications.v1",
 }
-# invitation.responded is announced by notifications, so it lives on that service's topic.
-TOPIC_OVERRIDES: dict[str, str] = {"invitation.responded": "notifications.v1"}
+# invitation.responded is announced by notifications, so it lives on that service's topic. A
+# candidate's contact details go only to the one service that sends messages, on a topic of their
+# own that nothing else reads.
+TOPIC_OVERRIDES: dict[str, str] = {
+    "invitation.responded": "notifications.v1",
+    "candidate.contact_changed": "candidates.contacts.v1",
+    "candidate.contact_erased": "candidates.contacts.v1",
+}
 
 
 def topic_for(event_type: str) -> str:

@@ -7,7 +7,6 @@ every API and worker process of a service runs its jobs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -22,11 +21,16 @@ class PeriodicTask:
     interval_s: float
     run: Callable[[], Awaitable[object]]
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     def start(self) -> None:
         self._stop.clear()
         self._task = asyncio.create_task(self._loop(), name=f"periodic:{self.name}")
+
+    def wake(self) -> None:
+        """Run again now rather than at the end of the interval (new work has arrived)."""
+        self._wake.set()
 
     async def stop(self) -> None:
         """Let a run in progress finish, then stop."""
@@ -37,9 +41,14 @@ class PeriodicTask:
 
     async def _loop(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             try:
                 await self.run()
             except Exception:  # a failed run is retried at the next tick, not fatal
                 log.exception("periodic_task_failed", task=self.name)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval_s)
+            waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(waits, timeout=self.interval_s, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waits:
+                    waiter.cancel()

@@ -1,5 +1,7 @@
-"""Events the candidates service publishes (topic ``candidates.v1``). They carry what matching
-and statistics need — never the name, phone, e-mail, address detail or national ID."""
+"""Events the candidates service publishes. ``candidates.v1`` carries what matching and statistics
+need — never the name, phone, e-mail, address detail or national ID. ``candidates.contacts.v1``,
+read by the notifications service alone, carries how to reach a person who agreed to be
+notified, and nothing when they have not."""
 
 from typing import Literal
 
@@ -38,9 +40,25 @@ class CandidateErased(EventData):
     version: int
 
 
+class ContactChanged(EventData):
+    """Body of ``candidate.contact_changed`` and ``candidate.contact_erased`` (all contact fields
+    empty); ``version`` is the candidate's, so a late change never revives an erased contact."""
+
+    candidate_id: str
+    version: int
+    notifications: bool  # consent to be notified; without it the contact fields are empty
+    full_name: str | None
+    phone: str | None
+    email: str | None
+    channels: list[str]
+
+
 REGISTERED, UPDATED, ERASED = "candidate.registered", "candidate.updated", "candidate.erased"
+CONTACT_CHANGED, CONTACT_ERASED = "candidate.contact_changed", "candidate.contact_erased"
 
 registry = EventRegistry()
 registry.register(REGISTERED, CandidateProfile)
 registry.register(UPDATED, CandidateProfile)
 registry.register(ERASED, CandidateErased)
+registry.register(CONTACT_CHANGED, ContactChanged)
+registry.register(CONTACT_ERASED, ContactChanged)

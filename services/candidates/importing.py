@@ -26,7 +26,7 @@ from services.candidates.models import Candidate, CandidateImport
 from services.candidates.schemas import CandidateIn
 from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate
 
-LISTS = ("occupations", "skills", "priority_groups", "certificates")
+LISTS = ("occupations", "skills", "priority_groups", "certificates", "contact_channels")
 CONSENTS = ("matching", "share_with_employers", "notifications")
 BATCH = 500
 

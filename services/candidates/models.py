@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -64,6 +64,7 @@ class Candidate(Base):
     max_commute_km: Mapped[float | None] = mapped_column(Float)
     priority_groups: Mapped[list[str]] = mapped_column(JSONType)
     consents: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    contact_channels: Mapped[list[str]] = mapped_column(JSONType, server_default=text("'[]'"))
     search_text: Mapped[str] = mapped_column(Text)
 
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

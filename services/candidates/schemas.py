@@ -14,6 +14,7 @@ from services.candidates.validation import InvalidValue, check_citizen_id, norma
 Gender = Literal["male", "female", "other"]
 Status = Literal["seeking", "employed", "inactive"]
 Purpose = Literal["matching", "share_with_employers", "notifications"]
+Channel = Literal["sms", "email", "app"]
 EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
 
 
@@ -71,12 +72,22 @@ class _Profile(BaseModel):
     max_commute_km: float | None = Field(None, gt=0, le=300)
     priority_groups: list[PriorityGroup] | None = Field(None, max_length=9)
     consents: dict[Purpose, ConsentIn] | None = None
+    contact_channels: list[Channel] | None = Field(
+        None, max_length=3, description="how to reach the person for invitations, preferred first "
+        "(app = the mobile app); empty: SMS, then e-mail")
     status: Status | None = None
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         return normalise_phone(value) if value else None
+
+    @field_validator("contact_channels")
+    @classmethod
+    def _distinct_channels(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("each channel at most once")
+        return value
 
     @field_validator("occupations")
     @classmethod
@@ -156,6 +167,7 @@ class CandidateOut(BaseModel):
     max_commute_km: float | None
     priority_groups: list[PriorityGroup]
     consents: dict[Purpose, ConsentOut]
+    contact_channels: list[Channel]
     created_at: datetime
     updated_at: datetime
 

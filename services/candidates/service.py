@@ -20,7 +20,18 @@ from reference.occupations import UnknownOccupation, occupations
 from reference.skills import skill_vocabulary
 from reference.text import fold, key
 from services.candidates import repository
-from services.candidates.events import ERASED, REGISTERED, UPDATED, CandidateErased, CandidateProfile, SkillRef, registry
+from services.candidates.events import (
+    CONTACT_CHANGED,
+    CONTACT_ERASED,
+    ERASED,
+    REGISTERED,
+    UPDATED,
+    CandidateErased,
+    CandidateProfile,
+    ContactChanged,
+    SkillRef,
+    registry,
+)
 from services.candidates.models import Candidate
 from services.candidates.personal import PersonalDataProtector
 from services.candidates.schemas import (
@@ -111,6 +122,8 @@ class CandidateService:
         await self._refuse_duplicates(session, who, candidate)
         await repository.add(session, candidate, self._tags(candidate))
         await self._announce(session, REGISTERED, candidate)
+        if notifiable(candidate):
+            await self.outbox.add(session, self._contact_event(candidate))
         return candidate
 
     async def register_many(
@@ -146,7 +159,8 @@ class CandidateService:
                     seen[h] = candidate
             accepted.append(candidate)
         await repository.add_many(session, accepted, [self._tags(c) for c in accepted])
-        await self.outbox.add(session, *(self._event(REGISTERED, c) for c in accepted))
+        await self.outbox.add(session, *(self._event(REGISTERED, c) for c in accepted),
+                              *(self._contact_event(c) for c in accepted if notifiable(c)))
         return results
 
     def prepare(self, who: Principal, body: CandidateIn) -> NewCandidate:
@@ -186,6 +200,7 @@ class CandidateService:
             priority_groups=[g.value for g in body.priority_groups or []],
             consents={p: {"granted": c.granted, "source": c.source, "at": now.isoformat()}
                       for p, c in (body.consents or {}).items()},
+            contact_channels=body.contact_channels or [],
             created_at=now,
             updated_at=now,
             **location,
@@ -228,6 +243,8 @@ class CandidateService:
             candidate.skills = self._skills(patch.skills or [])
         if "qualification" in changes:
             candidate.qualification = (patch.qualification or Qualification.NONE).value
+        if "contact_channels" in changes:
+            candidate.contact_channels = patch.contact_channels or []
         if "priority_groups" in changes:
             candidate.priority_groups = [g.value for g in patch.priority_groups or []]
         if "consents" in changes and patch.consents is not None:
@@ -250,6 +267,8 @@ class CandidateService:
         candidate.updated_at = now
         await repository.replace_tags(session, candidate.id, self._tags(candidate))
         await self._announce(session, UPDATED, candidate)
+        if {"full_name", "phone", "email", "consents", "contact_channels"} & changes.keys():
+            await self.outbox.add(session, self._contact_event(candidate))
         return candidate
 
     async def erase(self, session: AsyncSession, who: Principal, candidate_id: str) -> None:
@@ -266,12 +285,14 @@ class CandidateService:
         candidate.skills = [{"code": s["code"], "text": ""} for s in candidate.skills if s.get("code")]
         candidate.certificates = []
         candidate.consents = {}
+        candidate.contact_channels = []
         candidate.search_text = ""
         candidate.status = "inactive"
         candidate.version += 1
         candidate.updated_at = candidate.erased_at = now
         payload = CandidateErased(candidate_id=candidate.id, version=candidate.version)
-        await self.outbox.add(session, registry.envelope(SOURCE, candidate.id, payload, ERASED))
+        await self.outbox.add(session, registry.envelope(SOURCE, candidate.id, payload, ERASED),
+                              self._contact_event(candidate, CONTACT_ERASED))
 
     # ---- queries --------------------------------------------------------------------------
     async def get(self, session: AsyncSession, who: Principal, candidate_id: str) -> tuple[Candidate, bool]:
@@ -345,6 +366,7 @@ class CandidateService:
             priority_groups=[] if masked else candidate.priority_groups,
             consents={p: ConsentOut(granted=c["granted"], source=c["source"], at=datetime.fromisoformat(c["at"]))
                       for p, c in candidate.consents.items()},
+            contact_channels=[] if masked else candidate.contact_channels,
             created_at=candidate.created_at,
             updated_at=candidate.updated_at,
         )
@@ -445,6 +467,25 @@ class CandidateService:
             consents={p: bool(c["granted"]) for p, c in candidate.consents.items()},
         )
         return registry.envelope(SOURCE, candidate.id, payload, event_type)
+
+    @staticmethod
+    def _contact_event(candidate: Candidate | NewCandidate, event_type: str = CONTACT_CHANGED) -> Envelope:
+        consented = notifiable(candidate)
+        payload = ContactChanged(
+            candidate_id=candidate.id,
+            version=candidate.version,
+            notifications=consented,
+            full_name=candidate.full_name if consented else None,
+            phone=candidate.phone if consented else None,
+            email=candidate.email if consented else None,
+            channels=candidate.contact_channels,
+        )
+        return registry.envelope(SOURCE, candidate.id, payload, event_type)
+
+
+def notifiable(candidate: Candidate | NewCandidate) -> bool:
+    """The person agreed to receive notifications (invitations to job fairs)."""
+    return bool(candidate.consents.get("notifications", {}).get("granted"))
 
 
 def mask_name(name: str | None) -> str | None:
