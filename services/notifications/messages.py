@@ -39,7 +39,7 @@ class Templates:
         self.public_url = public_url.rstrip("/")
         self.env = Environment(
             loader=FileSystemLoader(directory or Path(__file__).parent / "templates"),
-            autoescape=select_autoescape(["html"], default_for_string=False, default=False),
+            autoescape=select_autoescape(["html.j2"], default_for_string=False, default=False),
             undefined=StrictUndefined,
             keep_trailing_newline=False,
         )

@@ -26,6 +26,7 @@ from tests.gateway.harness import INTERNAL_KEY, Gateway, make_gateway_settings, 
 class Candidates(Gateway):
     db: Database
     events: list[Message]
+    contacts: list[Message]  # candidates.contacts.v1, which only notifications reads
 
     async def events_of(self, candidate_id: str, at_least: int) -> list[dict]:
         import orjson
@@ -57,6 +58,12 @@ async def candidates(request, tmp_path) -> AsyncIterator[Candidates]:  # noqa: A
         events.append(message)
 
     await bus.subscribe("test-collector", ["candidates.v1"], collect)
+    contacts: list[Message] = []
+
+    async def collect_contact(message: Message) -> None:
+        contacts.append(message)
+
+    await bus.subscribe("test-contacts", ["candidates.contacts.v1"], collect_contact)
     service = create_candidates(
         CandidatesSettings(database_url=url, pii_key=SecretStr("k" * 40), relay_poll_interval_s=0.02), runtime, bus
     )
@@ -68,7 +75,7 @@ async def candidates(request, tmp_path) -> AsyncIterator[Candidates]:  # noqa: A
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=service), base_url="http://svc") as direct,
             ):
                 db = Database(url)
-                yield Candidates(http, direct, db, events)
+                yield Candidates(http, direct, db, events, contacts)
                 await db.dispose()
     finally:
         if databases:

@@ -183,3 +183,57 @@ async def test_erasure_leaves_no_personal_data(candidates: Candidates) -> None:
     assert events[-1]["type"] == "candidate.erased" and events[-1]["data"] == {"candidate_id": cid, "version": 2}
     again = await candidates.http.post("/api/v1/candidates", json=person(), headers=a)
     assert again.status_code == 201  # the person may register anew after erasure
+
+
+async def test_contact_details_go_only_to_the_contacts_topic_and_only_with_consent(candidates: Candidates) -> None:
+    import asyncio
+
+    import orjson
+
+    a = await centre(candidates, "centre-a")
+    consent = {"granted": True, "source": "phiếu đăng ký"}
+    silent = (await candidates.http.post("/api/v1/candidates", json=person(
+        national_id=None, phone="0987 654 321"), headers=a)).json()
+    notified = (await candidates.http.post("/api/v1/candidates", json=person(
+        consents={"matching": consent, "notifications": consent}, contact_channels=["email", "sms"]),
+        headers=a)).json()
+    assert notified["contact_channels"] == ["email", "sms"] and silent["contact_channels"] == []
+
+    async def contacts_of(candidate_id: str, at_least: int) -> list[dict]:
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(found := [orjson.loads(m.value) for m in candidates.contacts if m.key == candidate_id]) < at_least:
+            assert asyncio.get_running_loop().time() < deadline, found
+            await asyncio.sleep(0.02)
+        return found
+
+    [event] = await contacts_of(notified["id"], 1)
+    assert event["type"] == "candidate.contact_changed"
+    assert event["data"] == {"candidate_id": notified["id"], "version": 1, "notifications": True,
+                             "full_name": "Nguyễn Văn An", "phone": "+84912345678", "email": "an.nguyen@example.vn",
+                             "channels": ["email", "sms"]}
+    await candidates.events_of(silent["id"], 1)
+    assert not [m for m in candidates.contacts if m.key == silent["id"]]  # no consent: nothing sent anywhere
+
+    # a change of address is not a change of contact; a new phone is
+    await candidates.http.patch(f"/api/v1/candidates/{notified['id']}", json={"max_commute_km": 5}, headers=a)
+    await candidates.http.patch(f"/api/v1/candidates/{notified['id']}", json={"phone": "0903 111 222"}, headers=a)
+    events = await contacts_of(notified["id"], 2)
+    assert [(e["data"]["version"], e["data"]["phone"]) for e in events] == [(1, "+84912345678"), (3, "+84903111222")]
+    # withdrawing consent sends an empty contact
+    await candidates.http.patch(f"/api/v1/candidates/{notified['id']}", json={
+        "consents": {"notifications": {"granted": False, "source": "gọi điện"}}}, headers=a)
+    withdrawn = (await contacts_of(notified["id"], 3))[2]["data"]
+    assert withdrawn["notifications"] is False and withdrawn["phone"] is None and withdrawn["full_name"] is None
+    assert (await candidates.http.delete(f"/api/v1/candidates/{notified['id']}", headers=a)).status_code == 202
+    erased = (await contacts_of(notified["id"], 4))[3]
+    assert erased["type"] == "candidate.contact_erased" and erased["data"]["version"] == 5
+    assert erased["data"]["email"] is None and erased["data"]["channels"] == []
+    assert "an.nguyen" not in str([orjson.loads(m.value) for m in candidates.events])
+
+
+async def test_contact_channels_are_checked(candidates: Candidates) -> None:
+    a = await centre(candidates, "centre-a")
+    for channels in (["sms", "sms"], ["fax"], ["sms", "email", "app", "sms"]):
+        response = await candidates.http.post("/api/v1/candidates", json=person(contact_channels=channels), headers=a)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"].startswith("contact_channels")

@@ -138,6 +138,7 @@ class Notifications(Gateway):
     sink: HttpSink
     clock: ShiftedClock
     events: list[Message] = field(default_factory=list)
+    gateway_app: Any = None  # to serve over real HTTP (a browser)
 
     @property
     def notifier(self) -> Notifier:
@@ -271,7 +272,7 @@ async def notifications(request, tmp_path) -> AsyncIterator[Notifications]:  # n
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=service), base_url="http://svc") as direct,
             ):
-                yield Notifications(http, direct, bus, ctx, smtp, sink, clock, events)
+                yield Notifications(http, direct, bus, ctx, smtp, sink, clock, events, app)
     finally:
         smtp.controller.stop()
         sink.server.shutdown()
