@@ -22,8 +22,10 @@ from services.notifications.settings import NotificationsSettings
 def channels(settings: NotificationsSettings) -> dict[str, Channel]:
     """The channels whose endpoints are configured."""
     made: dict[str, Channel] = {}
-    limits = httpx.Limits(max_connections=settings.dispatch_concurrency,
-                          max_keepalive_connections=settings.dispatch_concurrency)
+    # Sends beyond these connections queue in the client: a few busy connections carry more
+    # requests per second than many idle ones.
+    limits = httpx.Limits(max_connections=settings.http_connections,
+                          max_keepalive_connections=settings.http_connections)
     if settings.sms_url:
         authorization = settings.sms_authorization.get_secret_value() if settings.sms_authorization else None
         made["sms"] = SmsChannel(settings.sms_url, httpx.AsyncClient(timeout=settings.send_timeout_s, limits=limits),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, select, update
@@ -70,6 +71,40 @@ async def claim_due(session: AsyncSession, now: datetime, lease_until: datetime,
     return ids
 
 
+@dataclass
+class Work:
+    """What one dispatch pass needs of its claimed invitations, in five queries."""
+
+    invitations: dict[str, Invitation]
+    contacts: dict[str, Contact]
+    opted_out: dict[str, set[str]]
+    deliveries: dict[str, dict[str, Delivery]]  # invitation → channel → delivery
+    employers: dict[str, str]
+
+
+async def load_work(session: AsyncSession, ids: Sequence[str]) -> Work:
+    invitations = {i.id: i for i in await invitations_by_id(session, ids)}
+    people = {i.candidate_id for i in invitations.values()}
+    contacts = {c.candidate_id: c for c in await session.scalars(select(Contact).where(Contact.candidate_id.in_(people)))}
+    opted_out: dict[str, set[str]] = {}
+    for row in await session.execute(select(OptOut.candidate_id, OptOut.channel).where(OptOut.candidate_id.in_(people))):
+        opted_out.setdefault(row.candidate_id, set()).add(row.channel)
+    deliveries: dict[str, dict[str, Delivery]] = {}
+    for delivery in await deliveries_of(session, ids):
+        deliveries.setdefault(delivery.invitation_id, {})[delivery.channel] = delivery
+    employer_ids = {i.employer_id for i in invitations.values()}
+    employers = dict((await session.execute(
+        select(Employer.employer_id, Employer.name).where(Employer.employer_id.in_(employer_ids)))).tuples().all())
+    return Work(invitations, contacts, opted_out, deliveries, employers)
+
+
+async def invitations_by_id(session: AsyncSession, ids: Sequence[str], for_update: bool = False) -> list[Invitation]:
+    query = select(Invitation).where(Invitation.id.in_(ids)).order_by(Invitation.id)
+    if for_update:
+        query = query.with_for_update()
+    return list(await session.scalars(query))
+
+
 async def deliveries_of(session: AsyncSession, invitation_ids: Sequence[str]) -> list[Delivery]:
     if not invitation_ids:
         return []
@@ -77,10 +112,6 @@ async def deliveries_of(session: AsyncSession, invitation_ids: Sequence[str]) ->
         select(Delivery).where(Delivery.invitation_id.in_(invitation_ids)).order_by(Delivery.created_at, Delivery.id)
     )
     return list(rows)
-
-
-async def opted_out_channels(session: AsyncSession, candidate_id: str) -> set[str]:
-    return set(await session.scalars(select(OptOut.channel).where(OptOut.candidate_id == candidate_id)))
 
 
 async def add_opt_out(session: AsyncSession, row: OptOut) -> bool:

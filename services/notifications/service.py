@@ -162,145 +162,136 @@ class Notifier:
 
     # ---- delivery -------------------------------------------------------------------------
     async def dispatch(self, db: Database, batch: int, concurrency: int) -> int:
-        """One pass: claim what is due and work through it; the number of invitations handled."""
+        """One pass: claim what is due, write down each attempt, send them all, write down the
+        results (three transactions for the whole batch); the number of invitations claimed."""
         now = self.clock()
         async with db.transaction() as session:
             ids = await repository.claim_due(session, now, now + timedelta(seconds=self.policy.lease_s), batch)
-        if not ids:
-            return 0
+            if not ids:
+                return 0
+            work = await repository.load_work(session, ids)
+            events: list[Envelope] = []
+            attempts = [a for i in ids if (a := self._plan(session, work, work.invitations[i], now, events))]
+            await self.outbox.add(session, *events)
         gate = asyncio.Semaphore(concurrency)
 
-        async def one(invitation_id: str) -> None:
+        async def send(attempt: _Attempt) -> tuple[str | None, SendFailed | None]:
             async with gate:
                 try:
-                    await self.deliver(db, invitation_id)
-                except Exception:  # noqa: BLE001 - one bad invitation must not stop the batch; its lease expires
-                    log.exception("delivery_crashed", invitation_id=invitation_id)
+                    provider_id = await asyncio.wait_for(
+                        self.channels[attempt.channel].send(attempt.outgoing), self.policy.send_timeout_s)
+                    result: tuple[str | None, SendFailed | None] = (provider_id, None)
+                except SendFailed as exc:
+                    result = (None, exc)
+                except TimeoutError:
+                    result = (None, SendFailed("timed out", transient=True))
+            SENDS.labels(attempt.channel, "sent" if result[1] is None else
+                         ("transient" if result[1].transient else "permanent")).inc()
+            return result
 
-        await asyncio.gather(*(one(i) for i in ids))
+        results = await asyncio.gather(*(send(a) for a in attempts))
+        if attempts:
+            async with db.transaction() as session:
+                await self._record(session, list(zip(attempts, results, strict=True)))
         return len(ids)
 
-    async def deliver(self, db: Database, invitation_id: str) -> None:
-        """Try the invitation's current channel; on a permanent failure go straight on to the next."""
-        for _ in range(len(CHANNELS) + 1):
-            async with db.transaction() as session:
-                attempt = await self._prepare(session, invitation_id)
-            if attempt is None:
-                return
-            try:
-                provider_id = await asyncio.wait_for(
-                    self.channels[attempt.channel].send(attempt.outgoing), self.policy.send_timeout_s)
-                failure = None
-            except SendFailed as exc:
-                provider_id, failure = None, exc
-            except TimeoutError:
-                provider_id, failure = None, SendFailed("timed out", transient=True)
-            SENDS.labels(attempt.channel, "sent" if failure is None else
-                              ("transient" if failure.transient else "permanent")).inc()
-            async with db.transaction() as session:
-                again = await self._record(session, attempt, provider_id, failure)
-            if not again:
-                return
-
-    async def _prepare(self, session: AsyncSession, invitation_id: str) -> _Attempt | None:
-        invitation = await repository.invitation(session, invitation_id, for_update=True)
-        if invitation is None or invitation.state != "pending":
+    def _plan(self, session: AsyncSession, work: repository.Work, invitation: Invitation, now: datetime,
+              events: list[Envelope]) -> _Attempt | None:
+        """What to do with one claimed invitation: an attempt to send, or a decision taken here
+        (wait, give up, nothing left to do)."""
+        if invitation.state != "pending":
             return None
-        now = self.clock()
-        contact = await repository.contact(session, invitation.candidate_id)
+        contact = work.contacts.get(invitation.candidate_id)
         if contact is None:
             waited = (now - invitation.received_at).total_seconds()
             if waited < self.policy.contact_wait_s:
                 invitation.next_attempt_at = now + timedelta(seconds=min(60.0, self.policy.contact_wait_s - waited))
                 return None
-            await self._give_up(session, invitation, "failed", "no_contact", [])
-            return None
+            return self._give_up(invitation, "failed", "no_contact", [], now, events)
         if contact.erased or not contact.notifications:
-            await self._give_up(session, invitation, "suppressed", "not_permitted", [])
-            return None
-        opted_out = await repository.opted_out_channels(session, contact.candidate_id)
+            return self._give_up(invitation, "suppressed", "not_permitted", [], now, events)
+        opted_out = work.opted_out.get(contact.candidate_id, set())
         wanted = [c for c in (contact.channels or self.policy.default_channels) if reachable(contact, c)]
         permitted = [c for c in wanted if c not in opted_out and "all" not in opted_out]
         usable = [c for c in permitted if c in self.channels]
         if not usable:
-            reason = "not_permitted" if wanted and not permitted else "no_channel"
-            await self._give_up(session, invitation, "suppressed" if reason == "not_permitted" else "failed", reason, [])
-            return None
-        deliveries = {d.channel: d for d in await repository.deliveries_of(session, [invitation.id])}
-        channel = next((c for c in usable if deliveries.get(c) is None or deliveries[c].status != "failed"), None)
-        if channel is None:
-            await self._give_up(session, invitation, "failed", "undeliverable", [c for c in usable if c in deliveries])
-            return None
-        delivery = deliveries.get(channel)
-        if delivery is not None and delivery.status == "sent":  # recorded, but the invitation was not: mend it
-            await self._delivered(session, invitation, delivery)
-            return None
-        if channel == "sms" and (until := self.policy.quiet_until(now)) is not None:
-            invitation.next_attempt_at = until
-            return None
-        employer = await repository.employer_name(session, invitation.employer_id)
-        try:
-            message = self.templates.render(channel, invitation, contact, employer)
-        except MessageTooLong as exc:
-            delivery = delivery or self._new_delivery(invitation.id, channel, now)
-            session.add(delivery)
-            delivery.status, delivery.error, delivery.updated_at = "failed", str(exc), now
-            invitation.next_attempt_at = now
-            await session.flush()
-            return await self._prepare(session, invitation_id)
-        if delivery is None:
-            delivery = self._new_delivery(invitation.id, channel, now)
-            session.add(delivery)
-        delivery.status, delivery.attempts, delivery.updated_at = "sending", delivery.attempts + 1, now
-        recipient = {"sms": contact.phone, "email": contact.email, "app": contact.candidate_id}[channel] or ""
-        delivery.recipient = masked(channel, recipient)
-        delivery.segments = message.segments
-        invitation.next_attempt_at = now + timedelta(seconds=self.policy.lease_s)
-        return _Attempt(invitation.id, channel, Outgoing(key=delivery.id, recipient=recipient, message=message))
+            if wanted and not permitted:
+                return self._give_up(invitation, "suppressed", "not_permitted", [], now, events)
+            return self._give_up(invitation, "failed", "no_channel", [], now, events)
+        deliveries = work.deliveries.setdefault(invitation.id, {})
+        for channel in usable:
+            delivery = deliveries.get(channel)
+            if delivery is not None and delivery.status == "failed":
+                continue
+            if delivery is not None and delivery.status == "sent":  # recorded, but not the invitation: mend it
+                self._delivered(invitation, delivery, events)
+                return None
+            if channel == "sms" and (until := self.policy.quiet_until(now)) is not None:
+                invitation.next_attempt_at = until
+                return None
+            if delivery is None:
+                delivery = deliveries[channel] = self._new_delivery(invitation.id, channel, now)
+                session.add(delivery)
+            try:
+                message = self.templates.render(channel, invitation, contact, work.employers.get(invitation.employer_id))
+            except MessageTooLong as exc:
+                delivery.status, delivery.error, delivery.updated_at = "failed", str(exc), now
+                continue
+            recipient = {"sms": contact.phone, "email": contact.email, "app": contact.candidate_id}[channel] or ""
+            delivery.status, delivery.attempts, delivery.updated_at = "sending", delivery.attempts + 1, now
+            delivery.recipient, delivery.segments = masked(channel, recipient), message.segments
+            return _Attempt(invitation.id, channel, Outgoing(key=delivery.id, recipient=recipient, message=message))
+        return self._give_up(invitation, "failed", "undeliverable", [c for c in usable if c in deliveries], now, events)
 
-    async def _record(self, session: AsyncSession, attempt: _Attempt, provider_id: str | None,
-                      failure: SendFailed | None) -> bool:
-        """Write the attempt's result; True when the next channel should be tried right away."""
+    async def _record(self, session: AsyncSession,
+                      outcomes: list[tuple[_Attempt, tuple[str | None, SendFailed | None]]]) -> None:
+        """Write each attempt's result. A channel that failed for good leaves the invitation due
+        now, so the next pass tries the next channel."""
         now = self.clock()
-        invitation = await repository.invitation(session, attempt.invitation_id, for_update=True)
-        delivery = next(d for d in await repository.deliveries_of(session, [attempt.invitation_id])
-                        if d.channel == attempt.channel)
-        delivery.updated_at = now
-        if failure is None:
-            delivery.status, delivery.provider_id, delivery.sent_at, delivery.error = "sent", provider_id, now, None
-            if invitation is not None and invitation.state == "pending":
-                await self._delivered(session, invitation, delivery)
-            return False
-        delivery.error = str(failure)
-        log.info("send_failed", invitation_id=attempt.invitation_id, channel=attempt.channel, error=str(failure),
-                 attempts=delivery.attempts, transient=failure.transient)
-        if failure.transient and delivery.attempts < self.policy.max_attempts:
-            delivery.status = "retrying"
-            if invitation is not None and invitation.state == "pending":
-                invitation.next_attempt_at = now + self.policy.backoff(delivery.attempts, self.rng)
-            return False
-        delivery.status = "failed"
-        if invitation is None or invitation.state != "pending":
-            return False
-        invitation.next_attempt_at = now
-        return True
+        ids = [attempt.invitation_id for attempt, _ in outcomes]
+        invitations = {i.id: i for i in await repository.invitations_by_id(session, ids, for_update=True)}
+        deliveries = {(d.invitation_id, d.channel): d for d in await repository.deliveries_of(session, ids)}
+        events: list[Envelope] = []
+        for attempt, (provider_id, failure) in outcomes:
+            invitation = invitations.get(attempt.invitation_id)
+            delivery = deliveries[(attempt.invitation_id, attempt.channel)]
+            pending = invitation is not None and invitation.state == "pending"
+            delivery.updated_at = now
+            if failure is None:
+                delivery.status, delivery.provider_id, delivery.sent_at, delivery.error = "sent", provider_id, now, None
+                if pending:
+                    self._delivered(invitation, delivery, events)
+                continue
+            delivery.error = str(failure)
+            log.info("send_failed", invitation_id=attempt.invitation_id, channel=attempt.channel,
+                     error=str(failure), attempts=delivery.attempts, transient=failure.transient)
+            if failure.transient and delivery.attempts < self.policy.max_attempts:
+                delivery.status = "retrying"
+                if pending:
+                    invitation.next_attempt_at = now + self.policy.backoff(delivery.attempts, self.rng)
+            else:
+                delivery.status = "failed"
+                if pending:
+                    invitation.next_attempt_at = now
+        await self.outbox.add(session, *events)
 
-    async def _delivered(self, session: AsyncSession, invitation: Invitation, delivery: Delivery) -> None:
+    def _delivered(self, invitation: Invitation, delivery: Delivery, events: list[Envelope]) -> None:
         invitation.state, invitation.reason, invitation.next_attempt_at = "delivered", None, None
         invitation.delivered_at = invitation.updated_at = delivery.sent_at or self.clock()
-        await self.outbox.add(session, ev.registry.envelope(SOURCE, invitation.id, ev.NotificationDelivered(
+        events.append(ev.registry.envelope(SOURCE, invitation.id, ev.NotificationDelivered(
             invitation_id=invitation.id, job_fair_id=invitation.job_fair_id, candidate_id=invitation.candidate_id,
-            channel=delivery.channel, delivered_at=invitation.delivered_at,
+            channel=delivery.channel, delivered_at=invitation.delivered_at,  # type: ignore[arg-type]
         ), ev.DELIVERED))
 
-    async def _give_up(self, session: AsyncSession, invitation: Invitation, state: str, reason: str,
-                       tried: list[str]) -> None:
-        now = self.clock()
+    @staticmethod
+    def _give_up(invitation: Invitation, state: str, reason: str, tried: list[str], now: datetime,
+                 events: list[Envelope]) -> None:
         invitation.state, invitation.reason, invitation.next_attempt_at, invitation.updated_at = state, reason, None, now
-        await self.outbox.add(session, ev.registry.envelope(SOURCE, invitation.id, ev.NotificationFailed(
+        events.append(ev.registry.envelope(SOURCE, invitation.id, ev.NotificationFailed(
             invitation_id=invitation.id, job_fair_id=invitation.job_fair_id, candidate_id=invitation.candidate_id,
             reason=reason, channels_tried=tried, failed_at=now,  # type: ignore[arg-type]
         ), ev.FAILED))
+        return None
 
     @staticmethod
     def _new_delivery(invitation_id: str, channel: str, now: datetime) -> Delivery:

@@ -25,7 +25,9 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     smtp_sender: str = "JobLink Hải Phòng <thu-moi@joblink.vn>"
-    smtp_connections: int = Field(4, ge=1, le=64)
+    smtp_connections: int = Field(8, ge=1, le=64)
+    http_connections: int = Field(
+        8, ge=1, le=256, description="kept-open connections to the SMS gateway and to the app backend, each")
 
     sms_url: str | None = Field(None, description="the SMS gateway's send endpoint")
     sms_authorization: SecretStr | None = Field(None, description="the Authorization header the gateway expects")
