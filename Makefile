@@ -43,6 +43,7 @@ bench: venv
 	deploy/local/with-infra.sh $(PY) -m bench.matching online
 	deploy/local/with-infra.sh $(PY) -m bench.matching freshness
 	$(PY) -m bench.jobfair
+	deploy/local/with-infra.sh $(PY) -m bench.notifications
 	deploy/local/with-infra.sh $(PY) -m bench.jobfair --publish 100000
 
 # A small deterministic population in the import formats, loaded into the platform that

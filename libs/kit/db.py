@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from sqlalchemy import JSON, Column, DateTime, MetaData, Table, TypeDecorator, event, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -93,6 +94,28 @@ def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(action)
 
 
+STAGED = "joblink.staged"
+
+
+def stage(session: AsyncSession, statement: Any, params: dict[str, Any]) -> None:
+    """Queue a write for the end of this unit of work, where each statement's rows go in one
+    executemany (one round trip for a batch of events instead of one per event). ``statement``
+    must be the same object for every row of a kind; reads in the unit of work see the rows only
+    after ``write_staged``."""
+    session.info.setdefault(STAGED, {}).setdefault(statement, []).append(params)
+
+
+async def write_staged(session: AsyncSession) -> None:
+    for statement, rows in session.info.pop(STAGED, {}).items():
+        await session.execute(statement, rows)
+
+
+def conflict_insert(session: AsyncSession, table: Any):  # noqa: ANN201 - the dialect's Insert construct
+    """``INSERT`` of the session's dialect, which has ``on_conflict_do_nothing`` / ``_do_update``
+    (PostgreSQL and SQLite share the syntax but not the construct)."""
+    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 class Database:
     """A service's engine and session factory; ``transaction()`` is the unit of work."""
 
@@ -120,6 +143,7 @@ class Database:
         async with self.sessions() as session:
             async with session.begin():
                 yield session
+                await write_staged(session)
             pending = session.info.pop(AFTER_COMMIT, [])
         for action in pending:
             action()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, MetaData, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import UtcDateTime
+from kit.db import UtcDateTime, conflict_insert
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -39,10 +38,9 @@ class Inbox:
         """The subset of ``event_ids`` that is new for this consumer, claimed in one statement."""
         if not event_ids:
             return set()
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
         now = datetime.now(UTC)
         stmt = (
-            insert(self.table)
+            conflict_insert(session, self.table)
             .values([{"consumer": consumer, "event_id": e, "received_at": now} for e in dict.fromkeys(event_ids)])
             .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
             .returning(self.table.c.event_id)

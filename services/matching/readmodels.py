@@ -11,21 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import conflict_insert
 from services.matching import events as ev
 from services.matching.models import CandidateProfile, Outcome, VacancyProfile
 
 
-def _insert(session: AsyncSession):  # noqa: ANN202 - the dialect's INSERT with ON CONFLICT
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-
-
 async def _upsert(session: AsyncSession, model: type[Any], key: str, values: dict[str, Any]) -> bool:
     """Insert, or overwrite a row whose version is older; True when the row changed."""
-    stmt = _insert(session)(model).values(**values)
+    stmt = conflict_insert(session, model).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[key],
         set_={k: stmt.excluded[k] for k in values if k != key},
@@ -132,7 +127,7 @@ async def record_outcome(session: AsyncSession, p: ev.InvitationOutcome, factors
     """One row per invitation: a later outcome (attended, then hired) replaces the earlier."""
     values = {"invitation_id": p.invitation_id, "vacancy_id": p.vacancy_id, "candidate_id": p.candidate_id,
               "outcome": p.outcome, "factors": factors, "recorded_at": p.recorded_at or published_at}
-    stmt = _insert(session)(Outcome).values(**values)
+    stmt = conflict_insert(session, Outcome).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=["invitation_id"],
                                       set_={k: stmt.excluded[k] for k in ("outcome", "recorded_at")})
     await session.execute(stmt)

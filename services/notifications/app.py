@@ -1,5 +1,6 @@
 """The notifications service application."""
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -67,8 +68,12 @@ def periodic(ctx: ServiceContext) -> list[PeriodicTask]:
     notifier: Notifier = ctx.extras["notifier"]
 
     async def dispatch() -> None:
-        while await notifier.dispatch(ctx.db, settings.dispatch_batch, settings.dispatch_concurrency):
-            pass  # batch after batch while invitations are due
+        async def passes() -> None:
+            while await notifier.dispatch(ctx.db, settings.dispatch_batch, settings.dispatch_concurrency):
+                pass  # batch after batch while invitations are due
+
+        # Several passes at once: one writes to the database while another waits on the network.
+        await asyncio.gather(*(passes() for _ in range(settings.dispatch_passes)))
 
     task = PeriodicTask("deliver-invitations", settings.dispatch_interval_s, dispatch)
     ctx.extras["dispatcher"] = task

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import conflict_insert, stage
 from services.notifications.models import Contact, Delivery, Employer, Invitation, OptOut
 
 
@@ -39,6 +40,19 @@ async def invitation(session: AsyncSession, invitation_id: str, for_update: bool
     if for_update:
         query = query.with_for_update()
     return await session.scalar(query)
+
+
+_ADD_INVITATION: dict[str, object] = {}  # per dialect: one statement object, so staged rows group
+
+
+def add_invitation(session: AsyncSession, row: dict[str, object]) -> None:
+    """A new invitation, written with the others of the unit of work; one issued again (same id)
+    is left as it is."""
+    dialect = session.bind.dialect.name
+    if dialect not in _ADD_INVITATION:
+        _ADD_INVITATION[dialect] = conflict_insert(session, Invitation.__table__).on_conflict_do_nothing(
+            index_elements=["id"])
+    stage(session, _ADD_INVITATION[dialect], row)
 
 
 async def invitation_by_code(session: AsyncSession, code: str) -> Invitation | None:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from prometheus_client import Counter
 
-from kit.db import Database
+from kit.db import Database, write_staged
 from kit.events import Envelope
 from kit.ids import new_id
 from kit.outbox import Outbox
@@ -134,16 +134,15 @@ class Notifier:
         row.updated_at = now
         await session.flush()
         if row.erased:
+            await write_staged(session)
             await repository.forget(session, data.candidate_id, now)
 
     async def employer_registered(self, session: AsyncSession, data: ev.EmployerRegistered) -> None:
         await repository.save_employer(session, data.employer_id, data.name)
 
     async def invitation_issued(self, session: AsyncSession, envelope: Envelope, data: ev.InvitationIssued) -> None:
-        if await repository.invitation(session, data.invitation_id) is not None:
-            return  # issued again (a replay): one invitation, one delivery
         now = self.clock()
-        session.add(Invitation(
+        repository.add_invitation(session, dict(  # issued again (a replay): one invitation, one delivery
             id=data.invitation_id, job_fair_id=data.job_fair_id, candidate_id=data.candidate_id,
             vacancy_id=data.vacancy_id, vacancy_title=data.vacancy_title, employer_id=data.employer_id,
             fair_date=data.fair_date, slot_start=data.slot.start, slot_end=data.slot.end,
@@ -151,9 +150,9 @@ class Notifier:
             state="pending", reason=None, next_attempt_at=now, answer=None, answered_via=None, answered_at=None,
             issued_at=envelope.time, received_at=now, delivered_at=None, updated_at=now,
         ))
-        await session.flush()
 
     async def invitation_revoked(self, session: AsyncSession, data: ev.InvitationRevoked) -> None:
+        await write_staged(session)  # an invitation issued earlier in this batch of events
         invitation = await repository.invitation(session, data.invitation_id, for_update=True)
         if invitation is None or invitation.state == "revoked":
             return

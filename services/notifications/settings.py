@@ -46,7 +46,8 @@ class NotificationsSettings(ServiceSettings):
         900.0, description="how long an invitation waits for contact details that have not arrived yet")
     lease_s: float = Field(120.0, description="how long a claimed invitation is left to the process sending it")
     dispatch_interval_s: float = 1.0
-    dispatch_batch: int = Field(500, ge=1)
-    dispatch_concurrency: int = Field(64, ge=1)
+    dispatch_batch: int = Field(200, ge=1, description="invitations claimed by one pass")
+    dispatch_passes: int = Field(3, ge=1, description="passes running at once in one process")
+    dispatch_concurrency: int = Field(64, ge=1, description="sends in flight in one pass")
     quiet_start: time = Field(time(21, 0), description="no SMS from (Asia/Ho_Chi_Minh)")
     quiet_end: time = Field(time(7, 0), description="no SMS until (Asia/Ho_Chi_Minh)")

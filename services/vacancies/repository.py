@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import delete, exists, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import conflict_insert
 from services.vacancies.models import Employer, Vacancy, VacancyHire, VacancyImport, VacancySkill
 
 
@@ -140,10 +139,8 @@ async def expired_open_vacancies(session: AsyncSession, today: date, limit: int)
 
 async def record_hire(session: AsyncSession, invitation_id: str, vacancy_id: str, at: datetime) -> bool:
     """Note a hire for an invitation; False when that invitation's hire was noted before."""
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (
-        insert(VacancyHire)
+        conflict_insert(session, VacancyHire)
         .values(invitation_id=invitation_id, vacancy_id=vacancy_id, recorded_at=at)
         .on_conflict_do_nothing(index_elements=["invitation_id"])
         .returning(VacancyHire.invitation_id)
