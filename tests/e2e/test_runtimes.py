@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import signal
 import socket
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -54,6 +58,38 @@ def wait_for_matches(base: str, vacancy_id: str, headers: dict[str, str], timeou
             return r.json()["items"]
         time.sleep(0.2)
     pytest.fail(f"no matches for {vacancy_id} within {timeout}s")
+
+
+class SmsGateway:
+    """A local SMS gateway: keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+        sent = self.sent
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                sent.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def code_sent_to(self, phone: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in list(self.sent):
+                if message["to"] == phone and (found := re.search(r"/rsvp/([A-Z0-9]{8})", message["text"])):
+                    return found.group(1)
+            time.sleep(0.2)
+        raise AssertionError(f"no SMS to the invited person within {timeout} s")
 
 
 def assert_authenticated_call(base: str, client_id: str, secret: str) -> None:
@@ -122,7 +158,10 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
     for infra in ("postgres", "kafka"):
         if subprocess.run([REPO / "deploy/local" / f"{infra}.sh", "status"], capture_output=True).returncode:
             pytest.skip(f"the local {infra} server is not the one in use")
-    up = subprocess.run(["make", "up"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    sms = SmsGateway()  # the notifications process sends its SMS here
+    env = {**os.environ, "JOBLINK_NOTIFICATIONS_SMS_URL": sms.url, "JOBLINK_NOTIFICATIONS_QUIET_START": "00:00",
+           "JOBLINK_NOTIFICATIONS_QUIET_END": "00:00"}
+    up = subprocess.run(["make", "up"], cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         ready = httpx.get("http://127.0.0.1:8000/readyz", timeout=10).json()
@@ -146,7 +185,9 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
         person = httpx.post(f"{base}/api/v1/candidates", headers=headers, json={
             "full_name": "Trần Thị Bình", "date_of_birth": "1998-05-02", "gender": "female",
             "address": {"ward_code": "11311"}, "occupations": ["7212"], "skills": ["hàn điện"], "trade_level": 3,
-            "consents": {"matching": {"granted": True, "source": "e2e"}}})
+            "phone": f"09{random.randrange(10**8):08d}", "contact_channels": ["sms"],
+            "consents": {"matching": {"granted": True, "source": "e2e"},
+                         "notifications": {"granted": True, "source": "e2e"}}})
         assert person.status_code == 201, person.text
         employer = httpx.post(f"{base}/api/v1/employers", headers=headers, json={
             "name": "Công ty Cơ khí Thử", "tax_code": "0314409058", "address": {"ward_code": "11311"}})
@@ -173,6 +214,18 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
         invitations = httpx.get(f"{base}/api/v1/job-fairs/{fair.json()['id']}/invitations", headers=admin).json()["items"]
         assert invitations  # (earlier local runs may have left people who tie with her)
         mine = next((i for i in invitations if i["candidate_id"] == person.json()["id"]), invitations[0])
+        # notifications (its own process, contacts and invitations over Kafka) texts her; she
+        # accepts on the RSVP page through the gateway; matching hears both over Kafka
+        phone = httpx.get(f"{base}/api/v1/candidates/{mine['candidate_id']}", headers=headers).json()["phone"]
+        code = sms.code_sent_to(phone)
+        answered = httpx.post(f"{base}/rsvp/{code}", data={"answer": "accept"})
+        assert answered.status_code == 200 and "Bạn đã xác nhận sẽ tham dự" in answered.text, answered.text
+        deadline = time.monotonic() + 60
+        while (status := next(i["status"] for i in httpx.get(
+                f"{base}/api/v1/job-fairs/{fair.json()['id']}/invitations", headers=admin).json()["items"]
+                if i["id"] == mine["id"])) != "accepted":
+            assert time.monotonic() < deadline, f"the invitation is {status}, not accepted"
+            time.sleep(0.2)
         hired = httpx.post(f"{base}/api/v1/invitations/{mine['id']}/outcome", headers=admin, json={"outcome": "hired"})
         assert hired.status_code == 200, hired.text
         deadline = time.monotonic() + 60
@@ -181,5 +234,6 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert v["hires"] == 1
     finally:
+        sms.server.shutdown()
         down = subprocess.run(["make", "down"], cwd=REPO, capture_output=True, text=True, timeout=120)
         assert down.returncode == 0, down.stdout + down.stderr
