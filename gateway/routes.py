@@ -2,7 +2,7 @@
 
 import re
 
-SERVICES = ("candidates", "vacancies", "matching", "notifications")
+SERVICES = ("candidates", "vacancies", "matching", "notifications", "insights")
 
 # First match wins: the matches endpoints live in matching although their paths start with the
 # resource of another service.
@@ -14,6 +14,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/api/v1/(employers|vacancies)(:import)?(/.*)?$", "vacancies"),
         (r"^/api/v1/(job-fairs|invitations|matching)(/.*)?$", "matching"),
         (r"^/api/v1/(notifications|deliveries)(/.*)?$", "notifications"),
+        (r"^/api/v1/stats(/.*)?$", "insights"),
         # public: the RSVP page people open from an invitation, and the SMS gateway's replies
         (r"^/rsvp/[^/]+(/opt-out)?$", "notifications"),
         (r"^/hooks/sms$", "notifications"),

@@ -8,6 +8,7 @@ DEFAULT_SERVICE_URLS = {
     "vacancies": "http://127.0.0.1:8102",
     "matching": "http://127.0.0.1:8103",
     "notifications": "http://127.0.0.1:8104",
+    "insights": "http://127.0.0.1:8105",
 }
 
 

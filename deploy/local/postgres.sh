@@ -13,7 +13,7 @@
 # Access: TCP 127.0.0.1 only, scram-sha-256 (role joblink / password joblink, LOGIN CREATEDB);
 # unix socket: trust, but the socket directory is private to the cluster owner.
 # Databases (deploy/local/postgres-init.sql, created when missing on every start):
-#   joblink_candidates joblink_vacancies joblink_matching joblink_notifications
+#   joblink_candidates joblink_vacancies joblink_matching joblink_notifications joblink_insights
 #   joblink_insights joblink_gateway
 #
 # Running as root: PostgreSQL refuses to run as root, so the cluster belongs to the

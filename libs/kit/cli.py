@@ -1,6 +1,6 @@
 """Command line of the platform: ``python -m kit.cli migrate|serve|worker <target>``.
 
-Targets: a service name (``candidates``, ``vacancies``, ``matching``, ``notifications``),
+Targets: a service name (``candidates``, ``vacancies``, ``matching``, ``notifications``, ``insights``),
 ``gateway`` (distributed gateway), ``embedded`` (gateway hosting every service in one process),
 or ``module:attribute`` naming a ``ServiceSpec`` or a function returning one.
 """
@@ -24,7 +24,7 @@ from kit.logging import configure_logging
 from kit.migrations import upgrade
 from kit.settings import RuntimeSettings
 
-SERVICES = ("candidates", "vacancies", "matching", "notifications")
+SERVICES = ("candidates", "vacancies", "matching", "notifications", "insights")
 
 
 def load_spec(target: str) -> ServiceSpec:

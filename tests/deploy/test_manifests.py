@@ -19,7 +19,7 @@ from kit.settings import RuntimeSettings
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAYS = ("dev", "prod")
-SERVICES = {"candidates": 8101, "vacancies": 8102, "matching": 8103, "notifications": 8104}
+SERVICES = {"candidates": 8101, "vacancies": 8102, "matching": 8103, "notifications": 8104, "insights": 8105}
 K8S_VERSION = "1.31.0"
 CRDS = {"kafka.strimzi.io/v1beta2", "postgresql.cnpg.io/v1"}
 

@@ -13,7 +13,7 @@ from kit.cli import load_spec
 from kit.migrations import upgrade
 from tests.conftest import PG_URL, PostgresDatabases, _need
 
-SERVICES = ("candidates", "vacancies", "matching", "notifications")
+SERVICES = ("candidates", "vacancies", "matching", "notifications", "insights")
 
 
 async def drift(url: str, service: str) -> list:

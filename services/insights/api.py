@@ -1,0 +1,84 @@
+"""HTTP routes of the insights service (``/api/v1/stats``): JSON, and CSV for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from fastapi import APIRouter, Query, Request, Response
+
+from kit.app import ServiceContext
+from kit.auth import Principal, require
+from kit.problems import Problem
+from services.insights.schemas import Dimension, Indicators, SupplyDemand, SupplyDemandRow
+from services.insights.service import Insights, Row, today
+
+router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
+
+
+def _ctx(request: Request) -> tuple[ServiceContext, Insights]:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx, ctx.extras["insights"]
+
+
+def _row(row: Row) -> SupplyDemandRow:
+    return SupplyDemandRow(group=row.keys, candidates=row.candidates, vacancies=row.vacancies, openings=row.openings,
+                           ratio=row.ratio, shortage_index=row.shortage_index)
+
+
+@router.get("/supply-demand", response_model=SupplyDemand, summary="Supply against demand, at any date",
+            responses={200: {"content": {"text/csv": {}}}})
+async def supply_demand(
+    request: Request,
+    at: date | None = Query(None, description="as it stood at the end of this day (Vietnam time); default today"),
+    group_by: list[Dimension] = Query(["occupation2"], max_length=4),
+    occupation: str | None = Query(None, pattern=r"^\d{1,4}$", description="only this ISCO-08 group (1–4 digits)"),
+    ward: str | None = Query(None, pattern=r"^\d{5}$"),
+    district: str | None = Query(None, pattern=r"^\d{3}$", description="legacy district"),
+    province: str | None = Query(None, pattern=r"^\d{2}$"),
+    format: str = Query("json", pattern="^(json|csv)$"),  # noqa: A002 - the query parameter's name
+    limit: int = Query(1000, ge=1, le=10000),
+    cursor: str | None = Query(None, pattern=r"^\d{1,7}$"),
+    who: Principal = require("stats:read"),
+) -> SupplyDemand | Response:
+    ctx, insights = _ctx(request)
+    day = at or today()
+    if len(set(group_by)) != len(group_by):
+        raise Problem(422, "validation-error", "Each dimension at most once in group_by.", title="Invalid request",
+                      errors=[{"field": "group_by", "message": "repeated dimension"}])
+    filters = {k: v for k, v in (("occupation", occupation), ("ward", ward), ("district", district),
+                                 ("province", province)) if v}
+    async with ctx.db.reading() as session:
+        rows = await insights.supply_demand(session, day, group_by, filters)
+        [total] = await insights.supply_demand(session, day, [], filters) or [Row({}, 0, 0, 0)]
+    if format == "csv":
+        return Response(_csv(group_by, rows), media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="supply-demand-{day.isoformat()}.csv"'})
+    start = int(cursor or 0)
+    page = rows[start:start + limit]
+    next_cursor = str(start + limit) if start + limit < len(rows) else None
+    return SupplyDemand(at=day, group_by=group_by, totals=_row(total), items=[_row(r) for r in page],
+                        next_cursor=next_cursor)
+
+
+def _csv(group_by: list[str], rows: list[Row]) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")  # so that spreadsheet programs read the file as UTF-8
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*group_by, "candidates", "vacancies", "openings", "ratio", "shortage_index"])
+    for row in rows:
+        writer.writerow([*(row.keys[g] for g in group_by), row.candidates, row.vacancies, row.openings,
+                         "" if row.ratio is None else row.ratio, row.shortage_index])
+    return out.getvalue()
+
+
+@router.get("/indicators", response_model=Indicators, summary="The plan's indicators, at any date")
+async def indicators(
+    request: Request,
+    at: date | None = Query(None, description="as they stood at the end of this day (Vietnam time); default today"),
+    who: Principal = require("stats:read"),
+) -> Indicators:
+    ctx, insights = _ctx(request)
+    async with ctx.db.reading() as session:
+        return Indicators.model_validate(await insights.indicators(session, at or today()))

@@ -1,0 +1,4 @@
+from kit.migrations import run_migrations
+from services.insights.models import Base
+
+run_migrations(Base.metadata)
