@@ -70,7 +70,8 @@ class GatewaySecurityMiddleware:
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 extra = list(SECURITY_HEADERS)
-                if not path.startswith(("/docs", "/rsvp/")):  # those pages send their own policy
+                own = any(k.lower() == b"content-security-policy" for k, _v in message.get("headers", []))
+                if not own and not path.startswith("/docs"):  # pages (RSVP, reports) bring their own
                     extra.append(API_CSP)
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)

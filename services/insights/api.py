@@ -5,13 +5,25 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
-from kit.app import ServiceContext
+from kit.app import REPORT_CSP, ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
-from services.insights.schemas import Dimension, Indicators, SupplyDemand, SupplyDemandRow
+from services.insights.forecasting import add_months
+from services.insights.schemas import (
+    Backtest,
+    Dimension,
+    ForecastOut,
+    ForecastPoint,
+    Indicators,
+    MonthValue,
+    SupplyDemand,
+    SupplyDemandRow,
+)
 from services.insights.service import Insights, Row, today
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
@@ -82,3 +94,47 @@ async def indicators(
     ctx, insights = _ctx(request)
     async with ctx.db.reading() as session:
         return Indicators.model_validate(await insights.indicators(session, at or today()))
+
+
+@router.get("/forecast", response_model=ForecastOut, summary="Demand or supply for the next months")
+async def forecast(
+    request: Request,
+    series: Literal["demand", "supply"] = "demand",
+    occupation: str | None = Query(None, pattern=r"^\d{1,4}$", description="only this ISCO-08 group (1–4 digits)"),
+    ward: str | None = Query(None, pattern=r"^\d{5}$"),
+    district: str | None = Query(None, pattern=r"^\d{3}$", description="legacy district"),
+    province: str | None = Query(None, pattern=r"^\d{2}$"),
+    horizon: int = Query(6, ge=3, le=6, description="months ahead"),
+    who: Principal = require("stats:read"),
+) -> ForecastOut:
+    ctx, insights = _ctx(request)
+    filters = {k: v for k, v in (("occupation", occupation), ("ward", ward), ("district", district),
+                                 ("province", province)) if v}
+    async with ctx.db.reading() as session:
+        first, history, result = await insights.forecast(session, series, filters, horizon, today())
+    if result is None:
+        raise Problem(404, "no-history", "No month before this one has any of this series to forecast from.")
+    return ForecastOut(
+        series=series, filters=filters, method=result.method,  # type: ignore[arg-type]
+        backtest=Backtest(months=result.backtest_months, mae_model=result.mae_model,
+                          mae_seasonal_naive=result.mae_seasonal_naive),
+        history=[MonthValue(month=add_months(first, k), value=v) for k, v in enumerate(history)],
+        forecast=[ForecastPoint(month=m, value=v, lower=lo, upper=hi)
+                  for m, v, lo, hi in zip(result.months, result.values, result.lower, result.upper, strict=True)],
+    )
+
+
+@router.get("/report", response_class=HTMLResponse, summary="The labour-market report (HTML with charts)",
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
+async def report(
+    request: Request,
+    at: date | None = Query(None, description="as things stood at the end of this day (Vietnam time); default today"),
+    who: Principal = require("stats:read"),
+) -> HTMLResponse:
+    ctx, insights = _ctx(request)
+    day = at or today()
+    async with ctx.db.reading() as session:
+        page = await insights.report(session, day)
+    return HTMLResponse(page, headers={"content-security-policy": REPORT_CSP,
+                                       "content-disposition": f'inline; filename="thi-truong-lao-dong-{day}.html"'})
+

@@ -125,3 +125,20 @@ async def funnel(session: AsyncSession, at: datetime) -> list[tuple[Invitation, 
         .where(Invitation.invited_at.is_not(None), Invitation.invited_at <= at)
         .order_by(Invitation.job_fair_id, Invitation.invitation_id))
     return [(i, c) for i, c in rows.tuples()]
+
+
+async def first_facts(session: AsyncSession, model: Fact, filters: dict[str, str]) -> list[tuple[datetime, int]]:
+    """When each candidate began seeking or each vacancy opened (its first fact within the
+    filters), with its openings (1 for a candidate): the events a monthly series counts."""
+    entity = _entity(model)
+    amount = DemandFact.openings if model is DemandFact else 1
+    rows = await session.execute(select(entity, model.valid_from, amount).where(*_filters(model, filters))
+                                 .order_by(model.valid_from))
+    seen: set[str] = set()
+    out = []
+    for entity_id, valid_from, value in rows:
+        if entity_id not in seen:
+            seen.add(entity_id)
+            out.append((valid_from, int(value)))
+    return out
+

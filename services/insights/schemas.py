@@ -64,3 +64,30 @@ class Indicators(BaseModel):
     placements: Placements = Field(description="hires through job fairs, and of priority-group candidates")
     median_days_to_hire: float | None = Field(description="registration to hire, over the hires so far")
     job_fairs: list[FairFunnel]
+
+
+class MonthValue(BaseModel):
+    month: date
+    value: float
+
+
+class ForecastPoint(MonthValue):
+    lower: float
+    upper: float
+
+
+class Backtest(BaseModel):
+    months: int = Field(description="the last months held out; 0 when the history is too short to test")
+    mae_model: float | None = Field(description="mean absolute error of the ridge model (trend + month of year)")
+    mae_seasonal_naive: float | None = Field(description="of the seasonal-naive baseline")
+
+
+class ForecastOut(BaseModel):
+    series: Literal["demand", "supply"] = Field(description="demand: openings posted; supply: people who began "
+                                                           "seeking work — per month")
+    filters: dict[str, str]
+    method: Literal["ridge", "seasonal_naive"] = Field(description="the model only when it beat the baseline")
+    backtest: Backtest
+    history: list[MonthValue]
+    forecast: list[ForecastPoint]
+

@@ -22,6 +22,7 @@ from kit.events import Envelope, EventData, EventRegistry
 from reference.geography import UnknownArea, geography
 from services.insights import events as ev
 from services.insights import repository
+from services.insights.forecasting import Forecast, add_months, forecast
 from services.insights.models import Candidate, DemandFact, Invitation, SupplyFact
 
 log = structlog.get_logger("insights")
@@ -196,6 +197,44 @@ class Insights:
         rows = [Row(dict(zip(group_by, key, strict=True)), supply.get(key, 0), *demand.get(key, (0, 0)))
                 for key in {*supply, *demand}]
         return sorted(rows, key=lambda r: (-r.shortage_index, -r.openings, [str(v) for v in r.keys.values()]))
+
+    async def monthly(self, session: AsyncSession, series: str, filters: dict[str, str],
+                      until: date) -> tuple[date, list[float]]:
+        """Openings posted (demand) or people who began seeking (supply) per calendar month, from
+        the first month with any up to the last complete month before ``until``."""
+        model = DemandFact if series == "demand" else SupplyFact
+        events = await repository.first_facts(session, model, filters)
+        last = add_months(date(until.year, until.month, 1), -1)
+        totals: Counter[date] = Counter()
+        for when, amount in events:
+            local = when.astimezone(VIETNAM)
+            totals[date(local.year, local.month, 1)] += amount
+        months = [m for m in totals if m <= last]
+        if not months:
+            return last, []
+        first = min(months)
+        count = (last.year - first.year) * 12 + last.month - first.month + 1
+        return first, [float(totals.get(add_months(first, k), 0)) for k in range(count)]
+
+    async def forecast(self, session: AsyncSession, series: str, filters: dict[str, str], horizon: int,
+                       until: date) -> tuple[date, list[float], Forecast | None]:
+        first, history = await self.monthly(session, series, filters, until)
+        return first, history, forecast(history, first, horizon) if history else None
+
+    async def report(self, session: AsyncSession, day: date) -> str:
+        """The HTML report as things stood at the end of ``day``."""
+        from services.insights import report  # matplotlib is loaded only for a report
+
+        indicators = await self.indicators(session, day)
+        rows = await self.supply_demand(session, day, ["occupation2", "district"], {})
+        series = [(label, *await self.forecast(session, name, {}, 6, day))
+                  for name, label in (("demand", "Chỗ làm việc mới"), ("supply", "Người tìm việc mới"))]
+        charts = {"shortage": report.shortage_map(rows), "indicators": report.indicator_gauges(indicators)}
+        if indicators["job_fairs"]:
+            charts["funnel"] = report.funnel_bars(indicators["job_fairs"])
+        if any(history for _label, _first, history, _result in series):
+            charts["forecast"] = report.forecast_lines([s for s in series if s[2]])
+        return report.render(day, charts, indicators)
 
     async def indicators(self, session: AsyncSession, day: date) -> dict[str, Any]:
         """The plan's indicators as they stood at the end of ``day``."""

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from kit.app import ServiceContext
+from kit.app import REPORT_CSP, ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
 from services.matching.jobfairs import FairNotFound, InvalidFair, InvalidTransition, InvitationNotFound, JobFairs
@@ -126,7 +126,8 @@ async def read_report(fair_id: str, run_id: str, request: Request, who: Principa
         page = await fairs.report(fair_id, run_id)
     except FairNotFound as exc:
         raise _problem(exc) from None
-    return HTMLResponse(page, headers={"Content-Disposition": f'inline; filename="jobfair-{fair_id}-{run_id}.html"'})
+    return HTMLResponse(page, headers={"Content-Disposition": f'inline; filename="jobfair-{fair_id}-{run_id}.html"',
+                                       "Content-Security-Policy": REPORT_CSP})
 
 
 @router.get("/job-fairs/{fair_id}/invitations", response_model=InvitationPage, summary="Invitations of a fair")

@@ -206,3 +206,24 @@ async def test_a_rebuild_from_the_topics_gives_the_same_numbers(insights: Insigh
     assert await snapshot() == before
     assert before[1]["totals"]["candidates"] == before[0]["totals"]["candidates"] - 1
     assert before[2]["totals"]["candidates"] == before[0]["totals"]["candidates"] - 2
+
+
+async def test_the_report_renders_its_charts_in_vietnamese(insights: Insights) -> None:
+    import base64
+    import re
+
+    a = await admin(insights)
+    people, _jobs = await load_population(insights, candidates=120, employers=12)
+    await insights.publish("invitation.issued", "i1", {"invitation_id": "i1", "job_fair_id": "f1",
+                           "candidate_id": people[0]["candidate_id"], "vacancy_id": "v"}, at(DAY))
+    await insights.settled()
+    response = await insights.http.get("/api/v1/stats/report", headers=a, params={"at": DAY.isoformat()})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert "img-src data:" in response.headers["content-security-policy"]
+    page = response.text
+    assert "Báo cáo thị trường lao động ngày 02/11/2026" in page and "Thiếu hụt theo nghề và địa bàn" in page
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 3  # shortage, indicators, funnel (no month before this one to forecast from)
+    for image in images:
+        png = base64.b64decode(image)
+        assert png.startswith(b"\x89PNG") and len(png) > 5000
