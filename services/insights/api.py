@@ -34,6 +34,16 @@ def _ctx(request: Request) -> tuple[ServiceContext, Insights]:
     return ctx, ctx.extras["insights"]
 
 
+def _day(at: date | None) -> date:
+    """The day asked about (today by default), within the years the platform can hold."""
+    if at is None:
+        return today()
+    if not date(2000, 1, 1) <= at <= date(2100, 12, 31):
+        raise Problem(422, "validation-error", "The date is out of range.", title="Invalid request",
+                      errors=[{"field": "at", "message": "between 2000-01-01 and 2100-12-31"}])
+    return at
+
+
 def _row(row: Row) -> SupplyDemandRow:
     return SupplyDemandRow(group=row.keys, candidates=row.candidates, vacancies=row.vacancies, openings=row.openings,
                            ratio=row.ratio, shortage_index=row.shortage_index)
@@ -55,7 +65,7 @@ async def supply_demand(
     who: Principal = require("stats:read"),
 ) -> SupplyDemand | Response:
     ctx, insights = _ctx(request)
-    day = at or today()
+    day = _day(at)
     if len(set(group_by)) != len(group_by):
         raise Problem(422, "validation-error", "Each dimension at most once in group_by.", title="Invalid request",
                       errors=[{"field": "group_by", "message": "repeated dimension"}])
@@ -93,7 +103,7 @@ async def indicators(
 ) -> Indicators:
     ctx, insights = _ctx(request)
     async with ctx.db.reading() as session:
-        return Indicators.model_validate(await insights.indicators(session, at or today()))
+        return Indicators.model_validate(await insights.indicators(session, _day(at)))
 
 
 @router.get("/forecast", response_model=ForecastOut, summary="Demand or supply for the next months")
@@ -132,7 +142,7 @@ async def report(
     who: Principal = require("stats:read"),
 ) -> HTMLResponse:
     ctx, insights = _ctx(request)
-    day = at or today()
+    day = _day(at)
     async with ctx.db.reading() as session:
         page = await insights.report(session, day)
     return HTMLResponse(page, headers={"content-security-policy": REPORT_CSP,

@@ -177,7 +177,8 @@ async def test_csv_export_and_bad_questions(insights: Insights) -> None:
     full = await insights.get("supply-demand", a, at=DAY.isoformat())
     assert page["items"] + rest["items"] == full["items"] and rest["next_cursor"] is None
 
-    for params in ({"group_by": ["ward", "ward"]}, {"group_by": "age"}, {"at": "2026-13-01"}, {"province": "x"}):
+    for params in ({"group_by": ["ward", "ward"]}, {"group_by": "age"}, {"at": "2026-13-01"}, {"province": "x"},
+                   {"at": "9999-12-31"}):
         bad = await insights.http.get("/api/v1/stats/supply-demand", params=params, headers=a)
         assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json", params
     assert (await insights.http.get("/api/v1/stats/indicators")).status_code == 401
