@@ -40,6 +40,11 @@ def shortage_map(rows: list[Row], top: int = 12) -> bytes:
         areas[r.keys["district"]] = areas.get(r.keys["district"], 0) + r.candidates + r.openings
     occs = [o for o, _ in sorted(volume.items(), key=lambda kv: -kv[1])[:top]]
     dists = [d for d, _ in sorted(areas.items(), key=lambda kv: -kv[1])[:top]]
+    if not rows:
+        figure, axes = plt.subplots(figsize=(6, 1.5))
+        axes.text(0.5, 0.5, "Chưa có người tìm việc hay chỗ làm việc nào vào ngày này", ha="center", va="center")
+        axes.axis("off")
+        return _png(figure)
     grid = np.full((len(occs), len(dists)), np.nan)
     for r in rows:
         if r.keys["occupation2"] in occs and r.keys["district"] in dists:

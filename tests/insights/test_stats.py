@@ -228,3 +228,13 @@ async def test_the_report_renders_its_charts_in_vietnamese(insights: Insights) -
     for image in images:
         png = base64.b64decode(image)
         assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+async def test_the_report_of_an_empty_day(insights: Insights) -> None:
+    import warnings
+
+    a = await admin(insights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no degenerate chart
+        response = await insights.http.get("/api/v1/stats/report", headers=a, params={"at": "2026-01-01"})
+    assert response.status_code == 200 and response.text.count("data:image/png;base64,") == 2
