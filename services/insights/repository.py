@@ -10,21 +10,22 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from kit.db import stage
 from services.insights.models import Candidate, DemandFact, Invitation, SupplyFact, Versions
 
 Fact = type[SupplyFact] | type[DemandFact]
+# One statement object per kind of row: rows staged in a unit of work go in one executemany.
+_INSERTS = {model: insert(model.__table__) for model in (Versions, SupplyFact, DemandFact, Candidate)}
+
+
+def stage_new(session: AsyncSession, model: type, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows of an entity first seen in this unit of work, written with the others at its end."""
+    for row in rows:
+        stage(session, _INSERTS[model], row)
 
 
 async def version(session: AsyncSession, kind: str, entity_id: str) -> Versions | None:
     return await session.get(Versions, (kind, entity_id))
-
-
-async def set_version(session: AsyncSession, kind: str, entity_id: str, number: int, closed: bool) -> None:
-    row = await session.get(Versions, (kind, entity_id))
-    if row is None:
-        session.add(Versions(kind=kind, entity_id=entity_id, version=number, closed=closed))
-    else:
-        row.version, row.closed = number, closed
 
 
 def _entity(model: Fact) -> Any:

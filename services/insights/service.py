@@ -17,17 +17,18 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.bus import Bus
-from kit.db import Database
+from kit.db import Database, write_staged
 from kit.events import Envelope, EventData, EventRegistry
 from reference.geography import UnknownArea, geography
 from services.insights import events as ev
 from services.insights import repository
 from services.insights.forecasting import Forecast, add_months, forecast
-from services.insights.models import Candidate, DemandFact, Invitation, SupplyFact
+from services.insights.models import Candidate, DemandFact, Invitation, SupplyFact, Versions
 
 log = structlog.get_logger("insights")
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+STAGED_ENTITIES = "insights.staged"
 DIMENSIONS = ("occupation2", "occupation3", "occupation4", "ward", "district", "province", "trade_level",
               "qualification")
 HANDLED = {ev.CANDIDATE_REGISTERED, ev.CANDIDATE_UPDATED, ev.CANDIDATE_ERASED, ev.VACANCY_OPENED,
@@ -106,47 +107,67 @@ class Insights:
         else:
             await self._funnel(session, payload, at)
 
-    async def _newer(self, session: AsyncSession, kind: str, entity_id: str, number: int, closed: bool) -> bool:
-        """Record ``number`` as the entity's version unless one as new was applied already."""
+    async def _newer(self, session: AsyncSession, kind: str, entity_id: str, number: int,
+                     closed: bool) -> str | None:
+        """Record ``number`` as the entity's version unless one as new was applied already:
+        ``"new"`` (first seen: its rows are staged, written with the batch's), ``"newer"``, or
+        None (nothing to do)."""
+        staged: set[tuple[str, str]] = session.info.setdefault(STAGED_ENTITIES, set())
+        if (kind, entity_id) in staged:  # seen earlier in this batch: its rows must be readable now
+            await write_staged(session)
+            staged.clear()
         known = await repository.version(session, kind, entity_id)
-        if known is not None and known.version >= number:
-            return False
-        await repository.set_version(session, kind, entity_id, number, closed)
-        return True
+        if known is None:
+            repository.stage_new(session, Versions, [{"kind": kind, "entity_id": entity_id, "version": number,
+                                                      "closed": closed}])
+            staged.add((kind, entity_id))
+            return "new"
+        if known.version >= number:
+            return None
+        known.version, known.closed = number, closed
+        return "newer"
 
     async def _candidate(self, session: AsyncSession, data: ev.CandidateProfile, at: datetime) -> None:
-        if not await self._newer(session, "candidate", data.candidate_id, data.version, closed=False):
+        seen = await self._newer(session, "candidate", data.candidate_id, data.version, closed=False)
+        if seen is None:
             return
         place = area(data.ward_code, data.legacy_district_code)
+        facts = [{"candidate_id": data.candidate_id, "version": data.version, "occupation": occupation, **place,
+                  "trade_level": data.trade_level, "qualification": data.qualification, "valid_from": at,
+                  "valid_to": None}
+                 for occupation in (dict.fromkeys(data.occupations) or [""])] if data.status == "seeking" else []
+        profile = {"version": data.version, "status": data.status, "qualification": data.qualification,
+                   "priority_groups": list(data.priority_groups), **place}
+        if seen == "new":
+            repository.stage_new(session, SupplyFact, facts)
+            repository.stage_new(session, Candidate, [{"candidate_id": data.candidate_id, "registered_at": at,
+                                                       "erased": False, **profile}])
+            return
         await repository.close_facts(session, SupplyFact, data.candidate_id, at)
-        if data.status == "seeking":
-            await repository.add_facts(session, SupplyFact, [
-                {"candidate_id": data.candidate_id, "version": data.version, "occupation": occupation, **place,
-                 "trade_level": data.trade_level, "qualification": data.qualification, "valid_from": at,
-                 "valid_to": None}
-                for occupation in (dict.fromkeys(data.occupations) or [""])
-            ])
+        await repository.add_facts(session, SupplyFact, facts)
         row = await repository.candidate(session, data.candidate_id)
-        if row is None:
+        if row is None:  # its first event was an erasure
             row = Candidate(candidate_id=data.candidate_id, registered_at=at, erased=False)
             session.add(row)
-        row.version, row.status, row.qualification = data.version, data.status, data.qualification
-        row.priority_groups = list(data.priority_groups)
-        row.ward_code, row.district_code, row.province_code = (
-            place["ward_code"], place["district_code"], place["province_code"])
+        for name, value in profile.items():
+            setattr(row, name, value)
 
     async def _vacancy(self, session: AsyncSession, data: ev.VacancyProfile, at: datetime) -> None:
-        if not await self._newer(session, "vacancy", data.vacancy_id, data.version, closed=data.status != "open"):
+        seen = await self._newer(session, "vacancy", data.vacancy_id, data.version, closed=data.status != "open")
+        if seen is None:
+            return
+        unfilled = max(0, data.openings - data.hires)
+        facts = [{
+            "vacancy_id": data.vacancy_id, "version": data.version, "occupation": data.occupation,
+            **area(data.ward_code, data.legacy_district_code), "trade_level": data.min_trade_level,
+            "qualification": data.min_qualification, "openings": unfilled,
+            "social_insurance": data.social_insurance, "valid_from": at, "valid_to": None,
+        }] if data.status == "open" and unfilled else []
+        if seen == "new":
+            repository.stage_new(session, DemandFact, facts)
             return
         await repository.close_facts(session, DemandFact, data.vacancy_id, at)
-        unfilled = max(0, data.openings - data.hires)
-        if data.status == "open" and unfilled:
-            await repository.add_facts(session, DemandFact, [{
-                "vacancy_id": data.vacancy_id, "version": data.version, "occupation": data.occupation,
-                **area(data.ward_code, data.legacy_district_code), "trade_level": data.min_trade_level,
-                "qualification": data.min_qualification, "openings": unfilled,
-                "social_insurance": data.social_insurance, "valid_from": at, "valid_to": None,
-            }])
+        await repository.add_facts(session, DemandFact, facts)
 
     async def _funnel(self, session: AsyncSession, payload: EventData, at: datetime) -> None:
         invitation_id: str = payload.invitation_id  # type: ignore[attr-defined]

@@ -238,3 +238,30 @@ async def test_the_report_of_an_empty_day(insights: Insights) -> None:
         warnings.simplefilter("error")  # no degenerate chart
         response = await insights.http.get("/api/v1/stats/report", headers=a, params={"at": "2026-01-01"})
     assert response.status_code == 200 and response.text.count("data:image/png;base64,") == 2
+
+
+async def test_several_versions_of_one_person_in_one_batch(insights: Insights) -> None:
+    """A batch of events is written together at its end; a later version of someone first seen
+    in the same batch must still close what the earlier one opened."""
+    from kit.events import Envelope
+
+    a = await admin(insights)
+    service = insights.ctx.extras["insights"]
+    person = {"candidate_id": "c1", "status": "seeking", "occupations": ["7212", "7213"], "ward_code": "11311"}
+    events = [("candidate.registered", person | {"version": 1}, 0), ("candidate.updated", person | {"version": 2,
+               "occupations": ["8322"]}, 1), ("candidate.erased", {"candidate_id": "c1", "version": 3}, 2),
+              ("candidate.registered", person | {"candidate_id": "c2", "version": 1}, 0)]
+    async with insights.ctx.db.transaction() as session:
+        for event_type, data, day in events:
+            envelope = Envelope(source="/tests", type=event_type, subject=data["candidate_id"],
+                                time=at(DAY + timedelta(days=day)), data=data)
+            await service.apply(session, envelope, registry.parse(envelope))
+
+    async def occupations(day: int) -> dict[str, int]:
+        body = await insights.get("supply-demand", a, at=(DAY + timedelta(days=day)).isoformat(),
+                                  group_by="occupation4")
+        return {r["group"]["occupation4"]: r["candidates"] for r in body["items"]}
+
+    assert await occupations(0) == {"7212": 2, "7213": 2}
+    assert await occupations(1) == {"7212": 1, "7213": 1, "8322": 1}
+    assert await occupations(2) == {"7212": 1, "7213": 1}
