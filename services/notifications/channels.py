@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from abc import ABC, abstractmethod
 import hmac
 import time
 from dataclasses import dataclass
@@ -70,9 +71,9 @@ def _http_failure(response: httpx.Response) -> SendFailed:
     return SendFailed(f"HTTP {response.status_code}", transient)
 
 
-class HttpChannel:
+class HttpChannel(ABC):
     """A JSON POST with an ``Idempotency-Key``: 2xx sent; 408/425/429/5xx and network errors are
-    transient; any other answer is permanent."""
+    transient; any other answer is permanent. Subclasses say what the body is."""
 
     name = "http"
 
@@ -80,8 +81,9 @@ class HttpChannel:
         self.url = url
         self.client = client
 
+    @abstractmethod
     def body(self, outgoing: Outgoing) -> dict[str, object]:
-        raise NotImplementedError
+        """The JSON the receiver expects for one message."""
 
     def headers(self, body: bytes) -> dict[str, str]:
         return {}
