@@ -129,7 +129,7 @@ def allocate(problem: Problem) -> Allocation:
     if not len(order):
         return Allocation([], 0.0, 0.0, None if problem.min_priority_share is None else False, "no scored pair to invite")
     score, priority = problem.score[order], problem.priority[order].astype(float)
-    chosen = _min_cost_flow(problem, order, score)
+    chosen = _best_allocation(problem, order, score)
     total = int(round(chosen.sum()))
     target_met, message = None, "optimal"
     if problem.min_priority_share:
@@ -166,29 +166,154 @@ class _Infeasible(Exception):
     pass
 
 
-def _min_cost_flow(problem: Problem, order: np.ndarray, gain: np.ndarray) -> np.ndarray:
-    """0/1 per ordered pair: the allocation of greatest total ``gain`` under the capacities."""
-    cand = problem.candidate[order]
-    vac = problem.vacancy[order]
+def _best_allocation(problem: Problem, order: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """0/1 per ordered pair: the allocation of greatest total ``gain`` under the capacities.
+
+    The network is first made smaller by rules that never change the optimum (``_presolve``);
+    the rest goes to the min-cost flow. The rules reason without the slots' seats, so when the
+    result would overfill a slot, the whole problem is solved with them instead."""
+    cand, vac = problem.candidate[order], problem.vacancy[order]
     slot = problem.vacancy_slot[vac]
-    n_slots = len(problem.slot_ids)
+    fixed, rest, load = _presolve(cand, vac, slot, gain, problem.vacancy_cap, problem.max_per_candidate)
+    chosen = fixed.copy()
+    if rest.any():
+        caps = problem.vacancy_cap - load
+        chosen[rest] = _min_cost_flow(cand[rest], vac[rest], slot[rest], gain[rest], caps,
+                                      problem.max_per_candidate, None)
+    if np.all(np.bincount(slot[chosen], minlength=len(problem.slot_ids)) <= problem.slot_seats):
+        return chosen
+    return _min_cost_flow(cand, vac, slot, gain, problem.vacancy_cap, problem.max_per_candidate, problem.slot_seats)
+
+
+def _presolve(cand: np.ndarray, vac: np.ndarray, slot: np.ndarray, gain: np.ndarray, vacancy_cap: np.ndarray,
+              k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs decided without the solver, and those left to it, for the problem without seats.
+
+    A vacancy is *open* when fewer pairs reach it than it may invite, so it can never refuse
+    anyone; a candidate is *free* when every subset of their pairs is allowed (at most K pairs,
+    in different slots). Two exchange rules drop pairs no optimum uses:
+
+    * a candidate with pairs to open vacancies in K different slots never takes a pair scoring
+      below the K-th best of them (one per slot): one of those is always available instead;
+    * a vacancy with at least ``cap`` pairs to free candidates never takes a pair scoring below
+      the ``cap``-th best of those, for the same reason.
+
+    Dropping pairs opens vacancies and frees candidates, so the rules run until they stop
+    paying. Then a pair between a free candidate and an open vacancy is always taken; a
+    candidate whose vacancies are all open takes their best pair per slot, the K best of those;
+    a vacancy whose candidates are all free takes its ``cap`` best. What is left goes to the
+    solver, with the vacancies' capacities less what was decided.
+
+    Returns (decided to take, left to the solver) as masks over the pairs, and the load per
+    vacancy of the decided ones."""
+    n_cand, n_vac, n_slots = int(cand.max()) + 1, len(vacancy_cap), int(slot.max()) + 1
+    cand_slot = cand * n_slots + slot
+    # The pairs in three orders — by candidate, by candidate × slot, by vacancy — best first
+    # within each group. Dropping pairs keeps every order, so the loop sorts nothing.
+    # (One sort each of group × n + the pair's place in the best-first order: unique keys.)
+    place = np.empty(len(gain), np.int64)
+    place[np.argsort(-gain)] = np.arange(len(gain))
+    orders = [np.argsort(key * len(gain) + place) for key in (cand, cand_slot, vac)]
+    alive = np.ones(len(gain), bool)
+
+    def open_and_free(by_cand: np.ndarray, by_cs: np.ndarray, by_vac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        opened = np.bincount(vac[by_vac], minlength=n_vac) <= vacancy_cap
+        degree = np.bincount(cand[by_cand], minlength=n_cand)
+        keys = cand_slot[by_cs]
+        slots_used = np.bincount(cand[by_cs][np.r_[True, keys[1:] != keys[:-1]][:len(keys)]], minlength=n_cand)
+        return opened, (degree <= k) & (slots_used == degree)
+
+    while True:
+        by_cand, by_cs, by_vac = orders = [o[alive[o]] for o in orders]
+        opened, free = open_and_free(*orders)
+        slot_best = np.zeros(len(gain), bool)
+        slot_best[by_cs[_firsts(cand_slot[by_cs], opened[vac[by_cs]])]] = True
+        floor = np.maximum(_kth(cand[by_cand], slot_best[by_cand], gain[by_cand], np.full(n_cand, k))[cand],
+                           _kth(vac[by_vac], free[cand[by_vac]], gain[by_vac], vacancy_cap)[vac])
+        dropped = alive & (gain < floor)
+        alive &= ~dropped
+        if dropped.sum() <= len(by_cand) // 200:  # the rules have stopped paying
+            break
+
+    by_cand, by_cs, by_vac = [o[alive[o]] for o in orders]
+    opened, free = open_and_free(by_cand, by_cs, by_vac)
+    take = alive & free[cand] & opened[vac]
+    all_open = np.bincount(cand[alive & ~opened[vac]], minlength=n_cand) == 0
+    all_free = np.bincount(vac[alive & ~free[cand]], minlength=n_vac) == 0
+    greedy = alive & all_open[cand] & ~take
+    slot_best = np.zeros(len(gain), bool)
+    slot_best[by_cs[_firsts(cand_slot[by_cs], greedy[by_cs])]] = True
+    take[by_cand[slot_best[by_cand] & (_ranks(cand[by_cand], slot_best[by_cand]) < k)]] = True
+    topped = alive & all_free[vac] & ~take
+    take[by_vac[topped[by_vac] & (_ranks(vac[by_vac], topped[by_vac]) < vacancy_cap[vac[by_vac]])]] = True
+    rest = alive & ~take & ~all_open[cand] & ~all_free[vac]
+    return take, rest, np.bincount(vac[take], minlength=n_vac)
+
+
+def _ranks(groups: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """In a sequence sorted by group: each masked element's 0-based rank among the masked
+    elements of its group (meaningless for unmasked ones)."""
+    if not len(groups):
+        return np.zeros(0, np.int64)
+    count = np.cumsum(mask)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    before = np.repeat((count - mask)[starts], np.diff(np.r_[starts, len(groups)]))
+    return count - before - 1
+
+
+def _firsts(keys: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """In a sequence sorted by key: the positions of the first masked element of each key."""
+    positions = np.flatnonzero(mask)
+    keys = keys[positions]
+    return positions[np.r_[True, keys[1:] != keys[:-1]][:len(positions)]]
+
+
+def _kth(groups: np.ndarray, mask: np.ndarray, gain: np.ndarray, kth: np.ndarray) -> np.ndarray:
+    """In a sequence sorted by group, best first: per group, the gain of its ``kth[group]``-th
+    masked element (1-based), or −∞ when it has fewer."""
+    hit = mask & (_ranks(groups, mask) == kth[groups] - 1)
+    out = np.full(len(kth), -np.inf)
+    out[groups[hit]] = gain[hit]
+    return out
+
+
+def _min_cost_flow(cand: np.ndarray, vac: np.ndarray, slot: np.ndarray, gain: np.ndarray, vacancy_cap: np.ndarray,
+                   k: int, slot_seats: np.ndarray | None) -> np.ndarray:
+    """0/1 per pair: the allocation of greatest total ``gain`` (without seats when ``slot_seats``
+    is None), as the min-cost flow of the module's docstring. A candidate's pairs that are alone
+    in their slot need no candidate × slot node: they leave the candidate's node directly."""
+    n_slots = len(slot_seats) if slot_seats is not None else int(slot.max()) + 1
     candidates, cand_node = np.unique(cand, return_inverse=True)
     vacancies, vac_node = np.unique(vac, return_inverse=True)
-    cs_keys, cs_node = np.unique(cand_node * n_slots + slot, return_inverse=True)
+    cs_keys, cs_node, cs_count = np.unique(cand_node * n_slots + slot, return_inverse=True, return_counts=True)
+    shared = cs_count > 1  # candidate × slot nodes needed: two pairs or more in the slot
+    shared_keys = cs_keys[shared]
+    cs_index = np.cumsum(shared) - 1
     source, sink = 0, 1
     c0 = 2
     cs0 = c0 + len(candidates)
-    v0 = cs0 + len(cs_keys)
+    v0 = cs0 + len(shared_keys)
     s0 = v0 + len(vacancies)
-    total = int(problem.slot_seats.sum())
-    tails = np.concatenate([np.full(len(candidates), source), c0 + cs_keys // n_slots, cs0 + cs_node,
-                            v0 + np.arange(len(vacancies)), s0 + np.arange(n_slots), [source]])
-    heads = np.concatenate([c0 + np.arange(len(candidates)), cs0 + np.arange(len(cs_keys)), v0 + vac_node,
-                            s0 + problem.vacancy_slot[vacancies], np.full(n_slots, sink), [sink]])
-    capacities = np.concatenate([np.full(len(candidates), problem.max_per_candidate), np.ones(len(cs_keys), np.int64),
-                                 np.ones(len(order), np.int64), problem.vacancy_cap[vacancies], problem.slot_seats, [total]])
-    costs = np.concatenate([np.zeros(len(candidates) + len(cs_keys), np.int64), -np.rint(gain * SCALE).astype(np.int64),
-                            np.zeros(len(vacancies) + n_slots + 1, np.int64)])
+    pair_tail = np.where(shared[cs_node], cs0 + cs_index[cs_node], c0 + cand_node)
+    if slot_seats is None:
+        vacancy_head = np.full(len(vacancies), sink)
+        total = len(cand)
+        slot_arcs = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
+    else:
+        first = np.zeros(len(vacancies), np.int64)
+        first[vac_node] = slot
+        vacancy_head = s0 + first
+        total = int(slot_seats.sum())
+        slot_arcs = (s0 + np.arange(n_slots), np.full(n_slots, sink), slot_seats.astype(np.int64))
+    tails = np.concatenate([np.full(len(candidates), source), c0 + shared_keys // n_slots, pair_tail,
+                            v0 + np.arange(len(vacancies)), slot_arcs[0], [source]])
+    heads = np.concatenate([c0 + np.arange(len(candidates)), cs0 + np.arange(len(shared_keys)), v0 + vac_node,
+                            vacancy_head, slot_arcs[1], [sink]])
+    capacities = np.concatenate([np.full(len(candidates), k), np.ones(len(shared_keys) + len(cand), np.int64),
+                                 vacancy_cap[vacancies], slot_arcs[2], [total]])
+    costs = np.zeros(len(tails), np.int64)
+    first_pair = len(candidates) + len(shared_keys)
+    costs[first_pair:first_pair + len(cand)] = -np.rint(gain * SCALE).astype(np.int64)
     flow = min_cost_flow.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
                                                      capacities.astype(np.int64), costs)
@@ -197,8 +322,7 @@ def _min_cost_flow(problem: Problem, order: np.ndarray, gain: np.ndarray) -> np.
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow ended with status {status}")
-    first = len(candidates) + len(cs_keys)
-    return flow.flows(arcs[first:first + len(order)]).astype(float)
+    return flow.flows(arcs[first_pair:first_pair + len(cand)]) > 0
 
 
 def _capacity_rows(problem: Problem, order: np.ndarray) -> LinearConstraint:

@@ -7,9 +7,11 @@ import itertools
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
+from scipy.optimize import linprog
 
-from services.matching.allocation import Pair, Problem, allocate
+from services.matching.allocation import Pair, Problem, _capacity_rows, _presolve, allocate
 
 
 class SLOTS:
@@ -134,3 +136,40 @@ def test_capacities_are_never_exceeded(problem: Problem) -> None:
         assert result.priority_share >= problem.min_priority_share - 1e-9 or not result.chosen
     unconstrained = allocate(Problem(**{**vars(problem), "min_priority_share": None}))
     assert len(result.chosen) <= len(unconstrained.chosen) and result.objective <= unconstrained.objective + 1e-9
+
+
+def city_like(seed: int, seats: int) -> Problem:
+    """A few thousand pairs shaped like a city's: popular and rare candidates, vacancies with
+    1 to 50 places, so the presolve both decides pairs and leaves some to the solver."""
+    rng = np.random.default_rng(seed)
+    n_vacancies, n_candidates = 120, 2000
+    popularity = rng.pareto(1.5, n_candidates) + 1
+    pairs = []
+    for v in range(n_vacancies):
+        for c in rng.choice(n_candidates, size=30, replace=False, p=popularity / popularity.sum()):
+            pairs.append(Pair(f"c{c}", f"v{v}", float(rng.uniform(0.3, 1.0)), bool(c % 5 == 0)))
+    caps = {f"v{v}": int(rng.choice([3, 6, 15, 45])) for v in range(n_vacancies)}
+    slots = {f"v{v}": f"s{v % 4}" for v in range(n_vacancies)}
+    return Problem.of_pairs(pairs, caps, slots, {f"s{i}": seats for i in range(4)}, 2)
+
+
+def lp_optimum(problem: Problem) -> float:
+    """The optimum by HiGHS' LP on the same constraints (totally unimodular: an integer optimum)."""
+    order = problem.ordered()
+    rows = _capacity_rows(problem, order)
+    return -linprog(-problem.score[order], A_ub=rows.A, b_ub=rows.ub, bounds=(0, 1), method="highs").fun
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seats", [10_000, 150])  # seats never bind / seats bind (the full network)
+def test_the_presolve_keeps_the_optimum(seed: int, seats: int) -> None:
+    problem = city_like(seed, seats)
+    order = problem.ordered()
+    cand, vac = problem.candidate[order], problem.vacancy[order]
+    fixed, rest, _load = _presolve(cand, vac, problem.vacancy_slot[vac], problem.score[order],
+                                   problem.vacancy_cap, problem.max_per_candidate)
+    assert fixed.any() and rest.any() and not (fixed & rest).any()
+    assert fixed.sum() > len(order) // 10 and rest.sum() < len(order) // 2  # most never reach the solver
+    result = allocate(problem)
+    assert feasible(problem, result.chosen)
+    assert result.objective == pytest.approx(lp_optimum(problem), abs=1e-5)
