@@ -96,6 +96,10 @@ class SkillVocabulary:
 
     def normalise(self, text: str) -> list[SkillMatch]:
         """Skills named in free text, in order of appearance, each code at most once."""
+        return list(self._normalise(text))
+
+    @lru_cache(maxsize=1 << 16)  # noqa: B019 - one vocabulary per process; imports repeat entries
+    def _normalise(self, text: str) -> tuple[SkillMatch, ...]:
         found: list[SkillMatch] = []
         for phrase in _SEPARATORS.split(clean(text)):
             found.extend(self._phrase(phrase.strip()))
@@ -106,7 +110,7 @@ class SkillVocabulary:
             if ident not in seen:
                 seen.add(ident)
                 unique.append(match)
-        return unique
+        return tuple(unique)
 
     def _phrase(self, phrase: str) -> list[SkillMatch]:
         if not phrase:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w+#]+")  # keeps C++ and C# apart from C
@@ -44,6 +45,7 @@ def tokens(text: str) -> list[str]:
     return [t for t in _NON_WORD.sub(" ", fold(text)).split(" ") if t]
 
 
+@lru_cache(maxsize=1 << 16)  # skill names and labels come back again and again in an import
 def key(text: str) -> str:
     """Folded syllables joined by single spaces, punctuation dropped: the lookup key."""
     return " ".join(tokens(text))

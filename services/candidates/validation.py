@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import phonenumbers
@@ -23,6 +24,13 @@ PROVINCE_CODES = frozenset(
 )
 
 
+# A number written the plain Vietnamese way — 0 or +84, then digits, maybe grouped by spaces, dots
+# or dashes — needs none of the general parser's work (≈ 20 µs a number, most of an import row's
+# phone cost): the national number is its digits after the prefix.
+_PLAIN = re.compile(r"(?:\+84|0)([ .-]?[1-9][0-9 .-]{6,16})")
+_SEPARATORS = re.compile(r"[ .-]")
+
+
 class InvalidValue(ValueError):
     """A value that breaks a rule; the message is safe to show (it never repeats the value)."""
 
@@ -39,10 +47,14 @@ def normalise_phone(raw: str) -> str:
             f"11-digit mobile numbers ({national[:4]}…) were renumbered in 2018; "
             f"use the 10-digit form starting {OLD_MOBILE_PREFIXES[national[:4]]}"
         )
-    try:
-        number = phonenumbers.parse(raw, "VN")
-    except phonenumbers.NumberParseException:
-        raise InvalidValue("not a phone number") from None
+    plain = _PLAIN.fullmatch(raw.strip())
+    if plain:
+        number = phonenumbers.PhoneNumber(country_code=84, national_number=int(_SEPARATORS.sub("", plain[1])))
+    else:
+        try:
+            number = phonenumbers.parse(raw, "VN")
+        except phonenumbers.NumberParseException:
+            raise InvalidValue("not a phone number") from None
     if number.country_code != 84 or not phonenumbers.is_valid_number(number):
         raise InvalidValue("not a valid Vietnamese phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
