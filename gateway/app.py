@@ -33,7 +33,7 @@ from gateway.routes import service_for
 from gateway.security import Authenticator, GatewaySecurityMiddleware
 from gateway.settings import GatewaySettings
 from gateway.tokens import ExternalTokens, TokenIssuer, load_or_create_key
-from kit.app import RequestContextMiddleware, identity_codec
+from kit.app import RefuseNulMiddleware, RequestContextMiddleware, identity_codec
 from kit.bus import Bus
 from kit.db import Database, sqlite_url
 from kit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
@@ -139,6 +139,7 @@ def create_app(
         responses=PROBLEM_RESPONSES,
     )
     install_problem_handlers(app)
+    app.add_middleware(RefuseNulMiddleware)  # inside the security checks: who asks is known first
     app.add_middleware(GatewaySecurityMiddleware, state=app.state)
     if settings.cors_origins:
         app.add_middleware(

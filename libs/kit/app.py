@@ -3,6 +3,7 @@ consumers), health and readiness, Prometheus metrics, request ids and problem de
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -182,6 +183,7 @@ def create_service_app(
         responses=PROBLEM_RESPONSES,
     )
     install_problem_handlers(app)
+    app.add_middleware(RefuseNulMiddleware)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     app.include_router(_operations_router())
     for router in spec.routers:
@@ -255,6 +257,65 @@ class RequestContextMiddleware:
                 time.perf_counter() - started
             )
             structlog.contextvars.unbind_contextvars("request_id", "service")
+
+
+class RefuseNulMiddleware:
+    """Refuses text holding U+0000 in the query, the path or a JSON body with a 422 problem.
+
+    PostgreSQL cannot store the character in text, so such input would otherwise reach the
+    database and fail there (a 500); SQLite would store it. Checking at the door gives the same
+    answer on every database. Only JSON bodies are read here (they are small and parsed whole
+    anyway); uploads stream through untouched and their rows are checked by the import."""
+
+    # \u0000 in JSON, unless its backslash is itself escaped (an even run of backslashes before)
+    _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        where = None
+        if b"%00" in scope.get("query_string", b"") or b"\x00" in scope.get("query_string", b""):
+            where = "query"
+        elif b"%00" in scope.get("raw_path", b"") or "\x00" in scope.get("path", ""):
+            where = "path"
+        elif "json" in (_header_value(scope, b"content-type") or ""):
+            body, more = b"", True
+            while more:
+                message = await receive()
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            if self._JSON_NUL.search(body) or b"\x00" in body:
+                where = "body"
+            else:
+                receive = _replay(body, receive)
+        if where is None:
+            await self.app(scope, receive, send)
+            return
+        response = problem_response(422, "invalid-text", f"The request's {where} holds a NUL character (U+0000), "
+                                    "which text cannot contain.", title="Invalid text",
+                                    errors=[{"field": where, "message": "text cannot contain NUL (U+0000)"}])
+        await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the body already read, then whatever comes next (a disconnect)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def again() -> ASGIMessage:
+        return pending.pop() if pending else await receive()
+
+    return again
+
+
+def _header_value(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1").lower()
+    return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -142,15 +142,30 @@ async def run_import(
     them and the job's counters in one transaction), each row's result yielded as it is
     committed, the job finished (``finish`` saves it) whatever happens, then its summary."""
     batch: list[tuple[int, dict[str, str]]] = []
+
+    async def commit_valid_text(batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
+        # PostgreSQL cannot store U+0000 in text: such a row gets its error here, as any
+        # invalid row does, instead of failing its whole batch in the database.
+        refused = [RowResult(number, errors=[{"field": name, "message": "text cannot contain NUL (U+0000)"}
+                                             for name, value in row.items() if value and "\x00" in value])
+                   for number, row in batch if any(value and "\x00" in value for value in row.values())]
+        if refused:
+            skip = {r.row for r in refused}
+            batch = [(number, row) for number, row in batch if number not in skip]
+            job.rows += len(refused)
+            job.failed += len(refused)
+        done = await commit(batch) if batch else []
+        return sorted([*done, *refused], key=lambda r: r.row)
+
     try:
         async for number, row in csv_rows(chunks):
             batch.append((number, row))
             if len(batch) >= batch_size:
-                for result in await commit(batch):
+                for result in await commit_valid_text(batch):
                     yield result.as_dict()
                 batch = []
         if batch:
-            for result in await commit(batch):
+            for result in await commit_valid_text(batch):
                 yield result.as_dict()
         job.status = "completed"
     except UnicodeDecodeError:

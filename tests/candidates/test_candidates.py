@@ -237,3 +237,18 @@ async def test_contact_channels_are_checked(candidates: Candidates) -> None:
         response = await candidates.http.post("/api/v1/candidates", json=person(contact_channels=channels), headers=a)
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"].startswith("contact_channels")
+
+
+async def test_text_with_a_nul_character_is_refused_not_stored(candidates: Candidates) -> None:
+    """PostgreSQL cannot store U+0000 in text: such input is a 422 on every database, not a 500."""
+    a = await centre(candidates, "centre-a")
+    response = await candidates.http.post("/api/v1/candidates", json=person(full_name="Nguyễn\u0000An"), headers=a)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "NUL" in response.text
+    search = await candidates.http.get("/api/v1/candidates", params={"q": "an\u0000"}, headers=a)
+    assert search.status_code == 422, search.text
+    # a backslash before "u0000" is text, not a NUL
+    ok = await candidates.http.post("/api/v1/candidates", json=person(address={"ward_code": WARD, "detail": "Số 5\\u0000"}),
+                                    headers=a)
+    assert ok.status_code == 201, ok.text

@@ -70,6 +70,22 @@ async def test_import_keeps_good_rows_and_reports_bad_ones(candidates: Candidate
     assert (await candidates.http.get(response.headers["location"], headers=other)).status_code == 404
 
 
+async def test_a_row_with_a_nul_character_is_reported_and_its_batch_kept(candidates: Candidates) -> None:
+    headers = await candidates.bearer(["candidates:read", "candidates:write"], centre_id="centre-a")
+    data, _bad = generated_csv(20, bom=False)
+    lines = data.decode().split("\r\n")
+    lines[3] = lines[3].replace(",", ",\x00", 1)  # row 3's second column
+    response = await candidates.http.post("/api/v1/candidates:import", content="\r\n".join(lines).encode(),
+                                          headers={**headers, "content-type": "text/csv"})
+    results = [orjson.loads(line) for line in response.text.splitlines()]
+    summary = results[-1]["summary"]
+    assert [r["row"] for r in results[:-1]] == list(range(1, 21))
+    assert results[2]["errors"][0]["message"] == "text cannot contain NUL (U+0000)"
+    assert (summary["rows"], summary["imported"], summary["failed"]) == (20, 17, 3)  # rows 8 and 18 break rules
+    progress = await candidates.http.get(response.headers["location"], headers=headers)
+    assert (progress.json()["rows"], progress.json()["failed"]) == (20, 3)
+
+
 async def test_a_file_that_is_not_utf8_is_reported(candidates: Candidates) -> None:
     headers = await candidates.bearer(["candidates:write"], centre_id="centre-a")
     data = b"full_name,date_of_birth,ward_code\n\xff\xfe\n"
