@@ -125,13 +125,19 @@ class KafkaBus(Bus):
         await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=5)
 
     async def replay(self, topics: Sequence[str], batch: int = 1000) -> AsyncIterator[list[Message]]:
+        if self._producer is None:
+            raise RuntimeError("bus not started")
         await self.ensure_topics(topics)
+        # The producer's metadata names the partitions (a consumer without a subscription keeps
+        # none: its partitions_for_topic answers None even after topics()).
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(await self._producer.partitions_for(t))]
+        # auto_offset_reset="earliest" as well as the seek: the reset that assign() starts by itself
+        # may finish after seek_to_beginning and would otherwise move the position to the end.
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}.replay",
-                                    group_id=None, enable_auto_commit=False, max_poll_records=batch)
+                                    group_id=None, enable_auto_commit=False, max_poll_records=batch,
+                                    auto_offset_reset="earliest")
         await consumer.start()
         try:
-            await consumer.topics()  # loads the cluster metadata, partitions included
-            partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
             consumer.assign(partitions)
             ends = await consumer.end_offsets(partitions)
             await consumer.seek_to_beginning(*partitions)
