@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import UtcDateTime, insert_rows
-from kit.events import Envelope, EventRegistry
+from kit.events import EncodedEnvelope, Envelope, EventRegistry
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 SEQ_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -46,7 +46,7 @@ class Outbox:
         self.table = table
         self.registry = registry
 
-    async def add(self, session: AsyncSession, *envelopes: Envelope) -> None:
+    async def add(self, session: AsyncSession, *envelopes: Envelope | EncodedEnvelope) -> None:
         """Stage events in the current transaction; they leave only if it commits."""
         if not envelopes:
             return

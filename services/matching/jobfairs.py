@@ -219,7 +219,7 @@ class JobFairs:
             envelopes.append(ev.registry.envelope(SOURCE, invitation.id, ev.InvitationRevoked(
                 invitation_id=invitation.id, job_fair_id=fair.id, candidate_id=invitation.candidate_id,
                 reason="the fair's allocation was run again"), ev.INVITATION_REVOKED))
-        rows = []
+        rows, issued = [], []
         for key, pair in sorted(wanted.items()):
             if key in live and live[key].status != "revoked":
                 continue
@@ -230,11 +230,13 @@ class JobFairs:
                          "employer_id": match.vacancy.employer_id, "slot_id": slot["id"], "score": round(pair.score, 6),
                          "factors": training_features(match), "priority": pair.priority, "status": "issued",
                          "created_at": now, "updated_at": now})
-            envelopes.append(ev.registry.envelope(SOURCE, rows[-1]["id"], ev.InvitationIssued(
-                invitation_id=rows[-1]["id"], job_fair_id=fair.id, candidate_id=pair.candidate_id,
-                vacancy_id=pair.vacancy_id, vacancy_title=match.vacancy.title, employer_id=match.vacancy.employer_id,
-                fair_date=fair.fair_date, slot=ev.Slot(**slot), venue_ward_code=fair.venue_ward_code,
-                venue_detail=fair.venue_detail), ev.INVITATION_ISSUED))
+            issued.append((rows[-1]["id"], {
+                "invitation_id": rows[-1]["id"], "job_fair_id": fair.id, "candidate_id": pair.candidate_id,
+                "vacancy_id": pair.vacancy_id, "vacancy_title": match.vacancy.title,
+                "employer_id": match.vacancy.employer_id, "fair_date": fair.fair_date, "slot": slot,
+                "venue_ward_code": fair.venue_ward_code, "venue_detail": fair.venue_detail}))
+        # A run issues up to hundreds of thousands: their envelopes are encoded in one go.
+        envelopes += ev.registry.encode_many(SOURCE, ev.INVITATION_ISSUED, issued)
         await session.flush()  # the revocations, before the new rows
         await insert_rows(session, Invitation.__table__, rows)  # COPY on PostgreSQL
         for start in range(0, len(envelopes), 5000):  # outbox rows in batches, same transaction
