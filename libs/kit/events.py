@@ -11,6 +11,8 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kit.ids import random_ids
+
 # Topic per event-type prefix: the contract of SPEC §7.
 TOPICS: dict[str, str] = {
     "candidate": "candidates.v1",
@@ -150,12 +152,12 @@ class EventRegistry:
         # The envelope's own fields, validated and in its field order, once; per event only the
         # id, subject and data change.
         head = Envelope(source=source, type=event_type, subject="", data={}).model_dump(mode="json")
+        payloads = list(payloads)
         encoded = []
-        for subject, fields in payloads:
+        for (subject, fields), event_id in zip(payloads, random_ids(len(payloads)), strict=True):
             if not isinstance(subject, str):
                 raise TypeError(f"an event subject is a string, not {type(subject).__name__}")
             data = model.model_validate(fields).model_dump(mode="json")
-            event_id = str(uuid.uuid4())
             raw = orjson.dumps({**head, "id": event_id, "subject": subject, "data": data})
             encoded.append(EncodedEnvelope(event_id, event_type, subject, raw))
         return encoded

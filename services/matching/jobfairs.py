@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.db import Database, insert_rows
-from kit.ids import new_id
+from kit.ids import new_id, new_ids
 from kit.outbox import Outbox
 from services.matching import events as ev
 from services.matching import readmodels, repository
@@ -219,19 +219,18 @@ class JobFairs:
                 "reason": "the fair's allocation was run again"}))
         await repository.revoke_invitations(session, [id_ for id_, _ in revoked], now)  # before the new rows
         envelopes = ev.registry.encode_many(SOURCE, ev.INVITATION_REVOKED, revoked)
+        to_issue = [(key, pair) for key, pair in sorted(wanted.items()) if key not in kept]
         rows, issued = [], []
-        for key, pair in sorted(wanted.items()):
-            if key in kept:
-                continue
+        for (key, pair), invitation_id in zip(to_issue, new_ids(len(to_issue)), strict=True):
             match = matches[key]
             slot = slots[slot_of[pair.vacancy_id]]
-            rows.append({"id": new_id(), "fair_id": fair.id, "run_id": run_id, "candidate_id": pair.candidate_id,
+            rows.append({"id": invitation_id, "fair_id": fair.id, "run_id": run_id, "candidate_id": pair.candidate_id,
                          "candidate_centre_id": match.candidate.centre_id, "vacancy_id": pair.vacancy_id,
                          "employer_id": match.vacancy.employer_id, "slot_id": slot["id"], "score": round(pair.score, 6),
                          "factors": training_features(match), "priority": pair.priority, "status": "issued",
                          "created_at": now, "updated_at": now})
-            issued.append((rows[-1]["id"], {
-                "invitation_id": rows[-1]["id"], "job_fair_id": fair.id, "candidate_id": pair.candidate_id,
+            issued.append((invitation_id, {
+                "invitation_id": invitation_id, "job_fair_id": fair.id, "candidate_id": pair.candidate_id,
                 "vacancy_id": pair.vacancy_id, "vacancy_title": match.vacancy.title,
                 "employer_id": match.vacancy.employer_id, "fair_date": fair.fair_date, "slot": slot,
                 "venue_ward_code": fair.venue_ward_code, "venue_detail": fair.venue_detail}))
