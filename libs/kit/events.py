@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kit.ids import random_ids
 
 # Topic per event-type prefix: the contract of SPEC §7.
 TOPICS: dict[str, str] = {
@@ -88,6 +92,20 @@ class InvalidEvent(ValueError):
     """An event that can never be processed (bad JSON, envelope or payload)."""
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedEnvelope:
+    """An envelope already serialised (``EventRegistry.encode_many``); the outbox takes it as it
+    takes an ``Envelope``."""
+
+    id: str
+    type: str
+    subject: str
+    raw: bytes
+
+    def to_bytes(self) -> bytes:
+        return self.raw
+
+
 class EventRegistry:
     """Maps event types to payload models so producers and consumers validate the same way."""
 
@@ -122,6 +140,27 @@ class EventRegistry:
         return Envelope(
             source=source, type=event_type, subject=subject, data=payload.model_dump(mode="json")
         )
+
+    def encode_many(
+        self, source: str, event_type: str, payloads: Iterable[tuple[str, dict[str, Any]]]
+    ) -> list[EncodedEnvelope]:
+        """Envelopes of many payloads of one type, given as (subject, payload fields), serialised:
+        the bytes ``envelope(...).to_bytes()`` gives, each payload validated by its model, at less
+        than half the cost (no payload or Envelope object kept per event, serialised once). All
+        share one ``time``, as they are the outcome of one operation (a job fair's allocation run)."""
+        model = self.model(event_type)
+        # The envelope's own fields, validated and in its field order, once; per event only the
+        # id, subject and data change.
+        head = Envelope(source=source, type=event_type, subject="", data={}).model_dump(mode="json")
+        payloads = list(payloads)
+        encoded = []
+        for (subject, fields), event_id in zip(payloads, random_ids(len(payloads)), strict=True):
+            if not isinstance(subject, str):
+                raise TypeError(f"an event subject is a string, not {type(subject).__name__}")
+            data = model.model_validate(fields).model_dump(mode="json")
+            raw = orjson.dumps({**head, "id": event_id, "subject": subject, "data": data})
+            encoded.append(EncodedEnvelope(event_id, event_type, subject, raw))
+        return encoded
 
     def parse(self, envelope: Envelope) -> EventData:
         """Validate an incoming envelope's data against its type's model."""

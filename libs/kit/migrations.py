@@ -82,6 +82,28 @@ def create_messaging_tables_v1() -> None:
     )
 
 
+def create_outbox_indexes_v2() -> None:
+    """The outbox's indexes as partial ones (second messaging migration of every service): the
+    unpublished rows in ``seq`` order for the relay, which so reads the first of a large backlog
+    without visiting the rest (it read and sorted the whole backlog for every batch, on disk past
+    a few tens of thousands), and the published ones by time for the clean-up."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.drop_index("ix_outbox_published_at", table_name="outbox")
+    for name, column, where in (("ix_outbox_unpublished", "seq", "published_at IS NULL"),
+                                ("ix_outbox_published_at", "published_at", "published_at IS NOT NULL")):
+        op.create_index(name, "outbox", [column], postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+
+
+def drop_outbox_indexes_v2() -> None:
+    from alembic import op
+
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_index("ix_outbox_published_at", table_name="outbox")
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
+
+
 def drop_messaging_tables_v1() -> None:
     from alembic import op
 

@@ -7,17 +7,19 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Column,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
     insert,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import UtcDateTime, insert_rows
-from kit.events import Envelope, EventRegistry
+from kit.events import EncodedEnvelope, Envelope, EventRegistry
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 SEQ_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -35,7 +37,14 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("event_type", String(200), nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", UtcDateTime(), nullable=False),
-        Column("published_at", UtcDateTime(), nullable=True, index=True),
+        Column("published_at", UtcDateTime(), nullable=True),
+        # Partial indexes: the relay's (the first unpublished rows in seq order, however long the
+        # backlog) and the clean-up's (published rows by age); neither is a candidate for the other's
+        # query, so a planner with stale statistics cannot pick the wrong one.
+        Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL"),
+              sqlite_where=text("published_at IS NULL")),
+        Index("ix_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL"),
+              sqlite_where=text("published_at IS NOT NULL")),
     )
 
 
@@ -46,7 +55,7 @@ class Outbox:
         self.table = table
         self.registry = registry
 
-    async def add(self, session: AsyncSession, *envelopes: Envelope) -> None:
+    async def add(self, session: AsyncSession, *envelopes: Envelope | EncodedEnvelope) -> None:
         """Stage events in the current transaction; they leave only if it commits."""
         if not envelopes:
             return

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.db import Database, insert_rows
-from kit.ids import new_id
+from kit.ids import new_id, new_ids
 from kit.outbox import Outbox
 from services.matching import events as ev
 from services.matching import readmodels, repository
@@ -203,43 +203,44 @@ class JobFairs:
 
     async def _publish(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
                        matches: dict[tuple[str, str], Any]) -> dict[str, int]:
-        live = {(i.candidate_id, i.vacancy_id): i for i in await repository.invitations(session, fair.id, statuses=LIVE)}
+        live = await repository.live_pairs(session, fair.id, LIVE)
         slots = {s["id"]: s for s in fair.slots}
         slot_of = {v["vacancy_id"]: v["slot_id"] for v in fair.vacancies}
         now = self.clock()
         wanted = {(p.candidate_id, p.vacancy_id): p for p in result.chosen}
-        envelopes = []
-        revoked = kept = 0
-        for key, invitation in live.items():
+        kept, revoked = set(), []
+        for invitation in live:
+            key = (invitation.candidate_id, invitation.vacancy_id)
             if key in wanted and invitation.slot_id == slot_of[key[1]]:
-                kept += 1
+                kept.add(key)
                 continue
-            invitation.status, invitation.updated_at = "revoked", now
-            revoked += 1
-            envelopes.append(ev.registry.envelope(SOURCE, invitation.id, ev.InvitationRevoked(
-                invitation_id=invitation.id, job_fair_id=fair.id, candidate_id=invitation.candidate_id,
-                reason="the fair's allocation was run again"), ev.INVITATION_REVOKED))
-        rows = []
-        for key, pair in sorted(wanted.items()):
-            if key in live and live[key].status != "revoked":
-                continue
+            revoked.append((invitation.id, {
+                "invitation_id": invitation.id, "job_fair_id": fair.id, "candidate_id": invitation.candidate_id,
+                "reason": "the fair's allocation was run again"}))
+        await repository.revoke_invitations(session, [id_ for id_, _ in revoked], now)  # before the new rows
+        envelopes = ev.registry.encode_many(SOURCE, ev.INVITATION_REVOKED, revoked)
+        to_issue = [(key, pair) for key, pair in sorted(wanted.items()) if key not in kept]
+        rows, issued = [], []
+        for (key, pair), invitation_id in zip(to_issue, new_ids(len(to_issue)), strict=True):
             match = matches[key]
             slot = slots[slot_of[pair.vacancy_id]]
-            rows.append({"id": new_id(), "fair_id": fair.id, "run_id": run_id, "candidate_id": pair.candidate_id,
+            rows.append({"id": invitation_id, "fair_id": fair.id, "run_id": run_id, "candidate_id": pair.candidate_id,
                          "candidate_centre_id": match.candidate.centre_id, "vacancy_id": pair.vacancy_id,
                          "employer_id": match.vacancy.employer_id, "slot_id": slot["id"], "score": round(pair.score, 6),
                          "factors": training_features(match), "priority": pair.priority, "status": "issued",
                          "created_at": now, "updated_at": now})
-            envelopes.append(ev.registry.envelope(SOURCE, rows[-1]["id"], ev.InvitationIssued(
-                invitation_id=rows[-1]["id"], job_fair_id=fair.id, candidate_id=pair.candidate_id,
-                vacancy_id=pair.vacancy_id, vacancy_title=match.vacancy.title, employer_id=match.vacancy.employer_id,
-                fair_date=fair.fair_date, slot=ev.Slot(**slot), venue_ward_code=fair.venue_ward_code,
-                venue_detail=fair.venue_detail), ev.INVITATION_ISSUED))
-        await session.flush()  # the revocations, before the new rows
+            issued.append((invitation_id, {
+                "invitation_id": invitation_id, "job_fair_id": fair.id, "candidate_id": pair.candidate_id,
+                "vacancy_id": pair.vacancy_id, "vacancy_title": match.vacancy.title,
+                "employer_id": match.vacancy.employer_id, "fair_date": fair.fair_date, "slot": slot,
+                "venue_ward_code": fair.venue_ward_code, "venue_detail": fair.venue_detail}))
+        # A run issues up to hundreds of thousands: their envelopes are encoded in one go.
+        envelopes += ev.registry.encode_many(SOURCE, ev.INVITATION_ISSUED, issued)
+        await session.flush()  # the session's pending changes, before the COPY that bypasses it
         await insert_rows(session, Invitation.__table__, rows)  # COPY on PostgreSQL
         for start in range(0, len(envelopes), 5000):  # outbox rows in batches, same transaction
             await self.outbox.add(session, *envelopes[start:start + 5000])
-        return {"issued": len(rows), "revoked": revoked, "kept": kept}
+        return {"issued": len(rows), "revoked": len(revoked), "kept": len(kept)}
 
     async def _progress(self, run_id: str, message: str, progress: Callable[[str], None]) -> None:
         progress(message)

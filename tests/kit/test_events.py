@@ -1,5 +1,8 @@
+from datetime import date
+
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from kit.events import Envelope, EventData, EventRegistry, InvalidEvent, topic_for
 
@@ -55,3 +58,54 @@ def test_registry_refuses_a_payload_of_the_wrong_type() -> None:
 
     with pytest.raises(TypeError):
         registry.envelope("/v", "v", Other(x=1), "vacancy.opened")
+
+
+class Shift(EventData):
+    id: str
+    seats: int
+
+
+class Invited(EventData):
+    invitation_id: str
+    title: str
+    on: date
+    shift: Shift
+    detail: str | None
+    score: float
+    tags: list[str] = []
+
+
+def test_encode_many_gives_the_bytes_that_envelope_gives() -> None:
+    """The bulk path changes nothing on the wire: field order, dates, nested payloads, defaults,
+    Vietnamese text, floats and the envelope's own fields are exactly ``envelope().to_bytes()``."""
+    registry = EventRegistry()
+    registry.register("invitation.issued", Invited)
+    payloads = [
+        ("i-1", {"invitation_id": "i-1", "title": "Thợ hàn bậc 3", "on": date(2027, 1, 10),
+                 "shift": {"id": "s1", "seats": 40}, "detail": None, "score": 0.1 + 0.2}),
+        ("i-2", {"title": "Kế toán \"trưởng\"\n", "invitation_id": "i-2", "on": "2027-01-11",  # any order, lax as today
+                 "shift": Shift(id="s2", seats=1), "detail": "Nhà văn hoá", "score": 1e16, "tags": ["a"]}),
+    ]
+    encoded = registry.encode_many("/joblink/matching", "invitation.issued", payloads)
+    assert [(e.type, e.subject) for e in encoded] == [("invitation.issued", "i-1"), ("invitation.issued", "i-2")]
+    assert len({e.id for e in encoded}) == 2
+    for event, (subject, fields) in zip(encoded, payloads, strict=True):
+        parsed = Envelope.from_bytes(event.to_bytes())
+        assert parsed.id == event.id
+        expected = registry.envelope("/joblink/matching", subject, Invited(**fields), "invitation.issued")
+        same_id_and_time = expected.model_copy(update={"id": parsed.id, "time": parsed.time})
+        assert event.to_bytes() == same_id_and_time.to_bytes()
+
+
+def test_encode_many_validates_every_payload() -> None:
+    registry = EventRegistry()
+    registry.register("vacancy.opened", Opened)
+    good = ("v-1", {"vacancy_id": "v-1", "title": "Thợ may"})
+    with pytest.raises(ValidationError):
+        registry.encode_many("/vacancies", "vacancy.opened", [good, ("v-2", {"vacancy_id": "v-2", "title": 3})])
+    with pytest.raises(ValidationError):
+        registry.encode_many("/vacancies", "vacancy.opened", [("v-3", {"vacancy_id": "v-3", "title": "x", "extra": 1})])
+    with pytest.raises(TypeError):
+        registry.encode_many("/vacancies", "vacancy.opened", [(42, {"vacancy_id": "v-4", "title": "x"})])
+    with pytest.raises(InvalidEvent):
+        registry.encode_many("/vacancies", "vacancy.closed", [good])

@@ -1,4 +1,5 @@
-"""Outbox → relay → bus → inbox, on SQLite with the in-process bus and on PostgreSQL with Kafka."""
+"""Outbox → relay → bus → inbox, on SQLite with the in-process bus and on PostgreSQL with Kafka;
+Kafka publishing of large batches."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import asyncio
 import random
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from sqlalchemy import func, select
 
 from kit.bus import Message
+from kit.bus.kafka import KafkaBus, murmur2_many, partitions_for_keys
 from kit.events import Envelope
 from tests.conftest import Backend, unique_topic, wait_for
 from tests.kit.harness import run_pair
@@ -117,3 +121,51 @@ async def test_a_message_delivered_twice_is_applied_once(backend: Backend) -> No
         await wait_for(marker_consumed, what="the marker event")
         dup = (await run.totals())["dup"]
         assert (dup.amount, dup.events) == (4, 1)
+
+
+def test_kafka_partitioning_agrees_with_the_default_partitioner() -> None:
+    """Keys land where Kafka's default partitioner (any client) puts them: murmur2, including
+    non-ASCII keys and every tail length."""
+    rng = random.Random(7)
+    keys = [b"", "Thợ hàn".encode(), "東京".encode(), bytes(range(256))]
+    keys += [rng.randbytes(rng.randint(0, 80)) for _ in range(5000)]
+    keys += ["".join(chr(rng.randint(0x80, 0xD7FF)) for _ in range(rng.randint(1, 30))).encode() for _ in range(2000)]
+    assert murmur2_many(keys).tolist() == [murmur2(k) for k in keys]
+    for count in (1, 3, 12):
+        partitions = list(range(count))
+        assert partitions_for_keys(keys, set(partitions)) == [
+            DefaultPartitioner()(k, partitions, partitions) for k in keys
+        ]
+
+
+async def test_a_large_kafka_batch_is_acknowledged_in_order_per_partition(kafka_bootstrap: str) -> None:
+    """Several record batches per partition: once publish returns every message is on the
+    broker, each in the default partitioner's partition, in input order within it."""
+    topic = unique_topic()
+    bus = KafkaBus(kafka_bootstrap, "test-batches", partitions=3)
+    await bus.start()
+    try:
+        await bus.ensure_topics([topic])
+        messages = [
+            Message(topic=topic, key=f"agg-{i % 700}-ký", value=f"{i:06d}".encode() + b"x" * 300,
+                    headers=(("seq", str(i).encode()),) if i % 2 else ())
+            for i in range(12000)  # ≈ 1.2 MiB per partition: more than one 1 MiB batch
+        ]
+        await bus.publish(messages)
+        consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=None)
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(3)])
+        finally:
+            await consumer.stop()
+        assert sum(ends.values()) == len(messages)  # acknowledged before publish returned
+
+        received = [m async for batch in bus.replay([topic]) for m in batch]
+        expected: dict[int, list[Message]] = {0: [], 1: [], 2: []}
+        for m in messages:
+            expected[DefaultPartitioner()(m.key.encode(), [0, 1, 2], [0, 1, 2])].append(m)
+        for partition, wanted in expected.items():
+            got = [m for m in received if m.partition == partition]
+            assert [(m.key, m.value, m.headers) for m in got] == [(m.key, m.value, m.headers) for m in wanted]
+    finally:
+        await bus.stop()

@@ -99,6 +99,16 @@ async def test_a_fair_is_allocated_published_and_answered(matching: Matching) ->
                 (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/invitations", headers=admin)).json()["items"]}
     assert statuses == {"a-1": "issued", "a-2": "revoked", "b-1": "issued"}
 
+    async def revocation_published() -> bool:
+        return any(e["type"] == "invitation.revoked" for e in published)
+
+    await matching.until(revocation_published, "invitation.revoked event")
+    revocation = next(e for e in published if e["type"] == "invitation.revoked")
+    a2 = next(i for i in invitations if i["candidate_id"] == "a-2")
+    assert revocation["subject"] == a2["id"]
+    assert revocation["data"] == {"invitation_id": a2["id"], "job_fair_id": fair["id"], "candidate_id": "a-2",
+                                  "reason": "the fair's allocation was run again"}
+
     # RSVP by the candidate's centre (another centre does not see the invitation)
     by_id = {i["candidate_id"]: i["id"] for i in invitations}
     centre_a = await matching.bearer(["candidates:write"], centre_id="centre-a")

@@ -4,8 +4,10 @@ manual offset commits after the handler, per-partition order, DLQ topics."""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 
+import numpy as np
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -16,6 +18,50 @@ from kit.events import TOPIC_OVERRIDES, TOPICS, dlq_topic
 
 log = structlog.get_logger("kit.bus.kafka")
 BATCH = 100  # messages of one partition handled in one database transaction at most
+_SEED, _M = 0x9747B28C, 0x5BD1E995  # murmur2 as in Kafka's Java client
+
+
+def murmur2_many(keys: Sequence[bytes]) -> np.ndarray:
+    """Kafka's murmur2 of every key (uint32), the same as ``aiokafka.partitioner.murmur2``.
+
+    Vectorised over the keys of each length: a relay batch has thousands of distinct keys and
+    the pure-Python hash costs more than sending the message itself.
+    """
+    hashes = np.empty(len(keys), np.uint32)
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        by_length[len(key)].append(i)
+    for length, rows in by_length.items():
+        data = np.frombuffer(b"".join(keys[i] for i in rows), np.uint8).reshape(len(rows), length)
+        h = np.full(len(rows), _SEED ^ length, np.uint32)  # uint32 arithmetic wraps like Java's int
+        whole = length - length % 4
+        words = np.ascontiguousarray(data[:, :whole]).view("<u4")
+        for j in range(whole // 4):
+            k = words[:, j] * np.uint32(_M)
+            k ^= k >> 24
+            k *= np.uint32(_M)
+            h *= np.uint32(_M)
+            h ^= k
+        tail = length % 4
+        if tail >= 3:
+            h ^= data[:, whole + 2].astype(np.uint32) << 16
+        if tail >= 2:
+            h ^= data[:, whole + 1].astype(np.uint32) << 8
+        if tail >= 1:
+            h ^= data[:, whole].astype(np.uint32)
+            h *= np.uint32(_M)
+        h ^= h >> 13
+        h *= np.uint32(_M)
+        h ^= h >> 15
+        hashes[rows] = h
+    return hashes
+
+
+def partitions_for_keys(keys: Sequence[bytes], partitions: Sequence[int]) -> list[int]:
+    """The partition Kafka's default partitioner picks for each key (any client agrees)."""
+    ordered = sorted(partitions)
+    indexes = (murmur2_many(keys) & 0x7FFFFFFF) % len(ordered)
+    return [ordered[i] for i in indexes.tolist()]
 
 
 def contract_topics() -> list[str]:
@@ -110,14 +156,37 @@ class KafkaBus(Bus):
     async def publish(self, messages: Sequence[Message]) -> None:
         if self._producer is None:
             raise RuntimeError("bus not started")
+        if not messages:
+            return
         await self.ensure_topics({m.topic for m in messages})
-        futures = [
-            await self._producer.send(
-                m.topic, m.value, key=m.key.encode(), headers=list(m.headers) or None
-            )
-            for m in messages
-        ]
-        await asyncio.gather(*futures)
+        # Record batches built here, one run per partition in the input's order, instead of one
+        # producer.send() per message: send's per-message work (partitioner, accumulator) cost
+        # more than the broker round trip.
+        runs: dict[tuple[str, int], list[Message]] = defaultdict(list)
+        for topic in {m.topic for m in messages}:
+            mine = [m for m in messages if m.topic == topic]
+            known = await self._producer.partitions_for(topic)  # waits for the topic's metadata
+            partitions = partitions_for_keys([m.key.encode() for m in mine], known)
+            for message, partition in zip(mine, partitions, strict=True):
+                runs[(topic, partition)].append(message)
+        futures = await asyncio.gather(*(self._send_run(topic, p, run) for (topic, p), run in runs.items()))
+        await asyncio.gather(*(f for per_run in futures for f in per_run))
+
+    async def _send_run(self, topic: str, partition: int, messages: list[Message]) -> list[asyncio.Future]:
+        """Queue one partition's messages in order as full record batches; their ack futures."""
+        assert self._producer is not None
+        futures = []
+        batch = self._producer.create_batch()
+        for m in messages:
+            # append refuses a message only when the batch is full (it always takes the first)
+            if batch.append(key=m.key.encode(), value=m.value, timestamp=None, headers=list(m.headers)) is None:
+                futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+                batch = self._producer.create_batch()
+                batch.append(key=m.key.encode(), value=m.value, timestamp=None, headers=list(m.headers))
+        if batch.record_count():
+            batch.close()  # complete: sent now, not after the linger
+            futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+        return futures
 
     async def ping(self) -> None:
         if self._producer is None:
@@ -125,13 +194,19 @@ class KafkaBus(Bus):
         await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=5)
 
     async def replay(self, topics: Sequence[str], batch: int = 1000) -> AsyncIterator[list[Message]]:
+        if self._producer is None:
+            raise RuntimeError("bus not started")
         await self.ensure_topics(topics)
+        # The producer's metadata names the partitions (a consumer without a subscription keeps
+        # none: its partitions_for_topic answers None even after topics()).
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(await self._producer.partitions_for(t))]
+        # auto_offset_reset="earliest" as well as the seek: the reset that assign() starts by itself
+        # may finish after seek_to_beginning and would otherwise move the position to the end.
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}.replay",
-                                    group_id=None, enable_auto_commit=False, max_poll_records=batch)
+                                    group_id=None, enable_auto_commit=False, max_poll_records=batch,
+                                    auto_offset_reset="earliest")
         await consumer.start()
         try:
-            await consumer.topics()  # loads the cluster metadata, partitions included
-            partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
             consumer.assign(partitions)
             ends = await consumer.end_offsets(partitions)
             await consumer.seek_to_beginning(*partitions)
