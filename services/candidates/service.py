@@ -29,7 +29,6 @@ from services.candidates.events import (
     CandidateErased,
     CandidateProfile,
     ContactChanged,
-    SkillRef,
     registry,
 )
 from services.candidates.models import Candidate
@@ -159,8 +158,11 @@ class CandidateService:
                     seen[h] = candidate
             accepted.append(candidate)
         await repository.add_many(session, accepted, [self._tags(c) for c in accepted])
-        await self.outbox.add(session, *(self._event(REGISTERED, c) for c in accepted),
-                              *(self._contact_event(c) for c in accepted if notifiable(c)))
+        await self.outbox.add(
+            session,
+            *registry.encode_many(SOURCE, REGISTERED, ((c.id, self._profile(c)) for c in accepted)),
+            *registry.encode_many(SOURCE, CONTACT_CHANGED, ((c.id, self._contact(c)) for c in accepted if notifiable(c))),
+        )
         return results
 
     def prepare(self, who: Principal, body: CandidateIn) -> NewCandidate:
@@ -445,42 +447,50 @@ class CandidateService:
     async def _announce(self, session: AsyncSession, event_type: str, candidate: Candidate) -> None:
         await self.outbox.add(session, self._event(event_type, candidate))
 
-    @staticmethod
-    def _event(event_type: str, candidate: Candidate) -> Envelope:
-        payload = CandidateProfile(
-            candidate_id=candidate.id,
-            version=candidate.version,
-            centre_id=candidate.centre_id,
-            status=candidate.status,
-            occupations=candidate.occupations,
-            skills=[SkillRef(code=s["code"], text=s["text"]) for s in candidate.skills],
-            trade_level=candidate.trade_level,
-            qualification=candidate.qualification,
-            experience_years=candidate.experience_years,
-            desired_wage_vnd=candidate.desired_wage_vnd,
-            max_commute_km=candidate.max_commute_km,
-            ward_code=candidate.ward_code,
-            legacy_district_code=candidate.legacy_district_code,
-            lat=candidate.lat,
-            lon=candidate.lon,
-            priority_groups=candidate.priority_groups,
-            consents={p: bool(c["granted"]) for p, c in candidate.consents.items()},
-        )
-        return registry.envelope(SOURCE, candidate.id, payload, event_type)
+    @classmethod
+    def _event(cls, event_type: str, candidate: Candidate) -> Envelope:
+        return registry.envelope(SOURCE, candidate.id, CandidateProfile(**cls._profile(candidate)), event_type)
 
     @staticmethod
-    def _contact_event(candidate: Candidate | NewCandidate, event_type: str = CONTACT_CHANGED) -> Envelope:
+    def _profile(candidate: Candidate | NewCandidate) -> dict[str, Any]:
+        """The fields of a ``CandidateProfile`` event: what matching needs, no personal data."""
+        return {
+            "candidate_id": candidate.id,
+            "version": candidate.version,
+            "centre_id": candidate.centre_id,
+            "status": candidate.status,
+            "occupations": candidate.occupations,
+            "skills": [{"code": s["code"], "text": s["text"]} for s in candidate.skills],
+            "trade_level": candidate.trade_level,
+            "qualification": candidate.qualification,
+            "experience_years": candidate.experience_years,
+            "desired_wage_vnd": candidate.desired_wage_vnd,
+            "max_commute_km": candidate.max_commute_km,
+            "ward_code": candidate.ward_code,
+            "legacy_district_code": candidate.legacy_district_code,
+            "lat": candidate.lat,
+            "lon": candidate.lon,
+            "priority_groups": candidate.priority_groups,
+            "consents": {p: bool(c["granted"]) for p, c in candidate.consents.items()},
+        }
+
+    @classmethod
+    def _contact_event(cls, candidate: Candidate | NewCandidate, event_type: str = CONTACT_CHANGED) -> Envelope:
+        return registry.envelope(SOURCE, candidate.id, ContactChanged(**cls._contact(candidate)), event_type)
+
+    @staticmethod
+    def _contact(candidate: Candidate | NewCandidate) -> dict[str, Any]:
+        """The fields of a ``ContactChanged`` event; contact details only with consent."""
         consented = notifiable(candidate)
-        payload = ContactChanged(
-            candidate_id=candidate.id,
-            version=candidate.version,
-            notifications=consented,
-            full_name=candidate.full_name if consented else None,
-            phone=candidate.phone if consented else None,
-            email=candidate.email if consented else None,
-            channels=candidate.contact_channels,
-        )
-        return registry.envelope(SOURCE, candidate.id, payload, event_type)
+        return {
+            "candidate_id": candidate.id,
+            "version": candidate.version,
+            "notifications": consented,
+            "full_name": candidate.full_name if consented else None,
+            "phone": candidate.phone if consented else None,
+            "email": candidate.email if consented else None,
+            "channels": candidate.contact_channels,
+        }
 
 
 def notifiable(candidate: Candidate | NewCandidate) -> bool:
