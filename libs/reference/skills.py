@@ -152,10 +152,20 @@ class SkillVocabulary:
     def _unknown(self, text: str) -> SkillMatch:
         folded = key(text)
         if len(folded) >= 4:
-            best = process.extractOne(folded, self._keys, scorer=fuzz.ratio, score_cutoff=self.fuzzy_threshold)
+            best = process.extractOne(folded, self._keys_near(len(folded)), scorer=fuzz.ratio,
+                                      score_cutoff=self.fuzzy_threshold)
             if best is not None:
                 return SkillMatch(self._by_key[best[0]], text, "fuzzy", float(best[1]))
         return SkillMatch(None, text, "free_text", 0.0)
+
+
+    @lru_cache(maxsize=256)  # noqa: B019 - one vocabulary per process
+    def _keys_near(self, length: int) -> list[str]:
+        """The keys whose length allows a ratio at the threshold with a text of ``length``
+        characters, in vocabulary order (so ties resolve as over all keys): the ratio is at most
+        1 − |a − b| / (a + b)."""
+        slack = 1 - self.fuzzy_threshold / 100
+        return [k for k in self._keys if abs(len(k) - length) <= slack * (len(k) + length)]
 
 
 def _meaningful(word: str, folded: str) -> bool:

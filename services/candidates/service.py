@@ -177,6 +177,7 @@ class CandidateService:
         self._check_occupations(body.occupations or [], errors)
         if errors:
             raise InvalidCandidate(errors)
+        at = now.isoformat()
         candidate = NewCandidate(
             erased_at=None,
             id=new_id(),
@@ -200,7 +201,7 @@ class CandidateService:
             desired_wage_vnd=body.desired_wage_vnd,
             max_commute_km=body.max_commute_km,
             priority_groups=[g.value for g in body.priority_groups or []],
-            consents={p: {"granted": c.granted, "source": c.source, "at": now.isoformat()}
+            consents={p: {"granted": c.granted, "source": c.source, "at": at}
                       for p, c in (body.consents or {}).items()},
             contact_channels=body.contact_channels or [],
             created_at=now,

@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from reference.occupations import occupations
@@ -52,3 +54,20 @@ def test_qualifiers_and_numbers_are_not_skills_but_unknown_words_are_kept() -> N
 
 def test_skill_codes_are_accepted_as_written() -> None:
     assert codes("sk0101") == ["SK0101"]
+
+
+def test_the_fuzzy_match_looks_only_at_keys_of_a_possible_length_and_finds_the_same() -> None:
+    from rapidfuzz import fuzz, process
+
+    vocab = skill_vocabulary()
+    rng = random.Random(1)
+    texts = []
+    for name in rng.sample(vocab._keys, 800):
+        chars = list(name)
+        for _ in range(rng.randint(0, 3)):
+            chars[rng.randrange(len(chars))] = rng.choice("abcdeghiklmnopqrstuvxy ")
+        texts.append("".join(chars))
+    for text in texts:
+        everywhere = process.extractOne(text, vocab._keys, scorer=fuzz.ratio, score_cutoff=vocab.fuzzy_threshold)
+        near = process.extractOne(text, vocab._keys_near(len(text)), scorer=fuzz.ratio, score_cutoff=vocab.fuzzy_threshold)
+        assert (everywhere and everywhere[:2]) == (near and near[:2]), text
