@@ -47,13 +47,13 @@ def generate(rows: int) -> bytes:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--workers", type=lambda text: [int(w) for w in text.split(",")], default=[0, 1],
+                        help="worker processes preparing rows, one run each (comma-separated)")
     args = parser.parse_args()
     data = generate(args.rows)
     databases = PostgresDatabases(os.environ["DATABASE_URL"])
     try:
         url = await databases.create("bench_import")
-        await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
-
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         conn = await asyncpg.connect(dsn)
         await conn.execute("CREATE TABLE copy_baseline (" + ", ".join(f"{c} text" for c in CANDIDATE_COLUMNS) + ")")
@@ -63,10 +63,31 @@ async def main() -> None:
         copy_s = time.perf_counter() - started
         await conn.close()
 
-        db = Database(url)
-        service = CandidateService(Outbox(outbox, registry), PersonalDataProtector(b"b" * 32))
-        importer = CandidateImporter(db, service)
-        who = Principal("bench", "centre-bench", frozenset({"candidates:write"}))
+        runs = []
+        for workers in args.workers:  # each run into an empty database of its own
+            url = await databases.create(f"bench_import_{workers}")
+            await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
+            runs.append((workers, *await import_once(url, data, workers)))
+    finally:
+        await databases.drop_all()
+    print(f"\n{args.rows:,} generated candidates ({len(data) / 1e6:.1f} MB CSV), PostgreSQL, {os.cpu_count()} cores\n")
+    print("| path | rows | seconds | rows/s |\n| --- | ---: | ---: | ---: |")
+    print(f"| bare COPY of the columns as text (baseline) | {args.rows:,} | {copy_s:.2f} | {args.rows / copy_s:,.0f} |")
+    for workers, import_s, summary in runs:
+        where = f"rows prepared in {workers} worker process{'es' if workers > 1 else ''}" if workers else "all in one process"
+        print(f"| import: validate, encrypt, dedupe, insert, tags, events ({where}) | {summary['imported']:,} imported, "
+              f"{summary['failed']:,} rejected | {import_s:.2f} | {args.rows / import_s:,.0f} |")
+
+
+async def import_once(url: str, data: bytes, workers: int) -> tuple[float, dict]:
+    """The import path of the service on ``data``: (seconds, summary)."""
+    db = Database(url)
+    key = b"b" * 32
+    service = CandidateService(Outbox(outbox, registry), PersonalDataProtector(key))
+    importer = CandidateImporter(db, service, workers=workers, master_key=key)
+    who = Principal("bench", "centre-bench", frozenset({"candidates:write"}))
+    try:
+        await importer.warm_up()  # worker processes start with the service, not with its first import
         job = await importer.start(who)
 
         async def chunks():  # noqa: ANN202
@@ -77,15 +98,10 @@ async def main() -> None:
         summary = {}
         async for line in importer.run(job, who, chunks()):
             summary = line.get("summary", summary)
-        import_s = time.perf_counter() - started
-        await db.dispose()
+        return time.perf_counter() - started, summary
     finally:
-        await databases.drop_all()
-    print(f"\n{args.rows:,} generated candidates ({len(data) / 1e6:.1f} MB CSV), PostgreSQL, {os.cpu_count()} cores\n")
-    print("| path | rows | seconds | rows/s |\n| --- | ---: | ---: | ---: |")
-    print(f"| bare COPY of the columns as text (baseline) | {args.rows:,} | {copy_s:.2f} | {args.rows / copy_s:,.0f} |")
-    print(f"| import: validate, encrypt, dedupe, insert, tags, events | {summary['imported']:,} imported, "
-          f"{summary['failed']:,} rejected | {import_s:.2f} | {args.rows / import_s:,.0f} |")
+        importer.close()
+        await db.dispose()
 
 
 if __name__ == "__main__":

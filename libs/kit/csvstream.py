@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import tempfile
@@ -133,49 +134,66 @@ class ImportJob(Protocol):
 async def run_import(
     job: ImportJob,
     chunks: AsyncIterator[bytes],
-    commit: Callable[[list[tuple[int, dict[str, str]]]], Awaitable[list[RowResult]]],
+    commit: Callable[[Any], Awaitable[list[RowResult]]],
     finish: Callable[[], Awaitable[None]],
     batch_size: int,
     clock: Callable[[], datetime],
+    prepare: Callable[[list[tuple[int, dict[str, str]]]], Awaitable[Any]] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """The life of an import: the stream's rows handed to ``commit`` batch by batch (it writes
     them and the job's counters in one transaction), each row's result yielded as it is
-    committed, the job finished (``finish`` saves it) whatever happens, then its summary."""
-    batch: list[tuple[int, dict[str, str]]] = []
+    committed, the job finished (``finish`` saves it) whatever happens, then its summary.
 
-    async def commit_valid_text(batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
-        # PostgreSQL cannot store U+0000 in text: such a row gets its error here, as any
-        # invalid row does, instead of failing its whole batch in the database.
+    With ``prepare`` (the work that needs no database, such as validation), a batch is prepared
+    while the one before it commits — in another process, the two overlap — and ``commit``
+    receives what ``prepare`` returned. A row holding U+0000 gets its error here, as any invalid
+    row does: PostgreSQL cannot store the character, and it would fail its whole batch."""
+    prepare = prepare or _as_is
+
+    async def stage(batch: list[tuple[int, dict[str, str]]]) -> tuple[list[RowResult], Any]:
         refused = [RowResult(number, errors=[{"field": name, "message": "text cannot contain NUL (U+0000)"}
                                              for name, value in row.items() if value and "\x00" in value])
                    for number, row in batch if any(value and "\x00" in value for value in row.values())]
-        if refused:
-            skip = {r.row for r in refused}
-            batch = [(number, row) for number, row in batch if number not in skip]
-            job.rows += len(refused)
-            job.failed += len(refused)
-        done = await commit(batch) if batch else []
+        skip = {r.row for r in refused}
+        return refused, await prepare([(number, row) for number, row in batch if number not in skip])
+
+    async def land(staged: asyncio.Future[tuple[list[RowResult], Any]]) -> list[RowResult]:
+        refused, prepared = await staged
+        job.rows += len(refused)  # saved with the batch's commit
+        job.failed += len(refused)
+        done = await commit(prepared) if prepared else []
         return sorted([*done, *refused], key=lambda r: r.row)
 
+    batch: list[tuple[int, dict[str, str]]] = []
+    preparing: asyncio.Future[tuple[list[RowResult], Any]] | None = None  # the newest batch
     try:
         async for number, row in csv_rows(chunks):
             batch.append((number, row))
             if len(batch) >= batch_size:
-                for result in await commit_valid_text(batch):
+                previous, preparing, batch = preparing, asyncio.ensure_future(stage(batch)), []
+                if previous is not None:
+                    for result in await land(previous):
+                        yield result.as_dict()
+        previous, preparing = preparing, asyncio.ensure_future(stage(batch)) if batch else None
+        for staged in (previous, preparing):
+            if staged is not None:
+                for result in await land(staged):
                     yield result.as_dict()
-                batch = []
-        if batch:
-            for result in await commit_valid_text(batch):
-                yield result.as_dict()
         job.status = "completed"
     except UnicodeDecodeError:
         job.status = "failed"
         job.error = "the file is not UTF-8 text"
     finally:
+        if preparing is not None and not preparing.done():
+            preparing.cancel()
         job.finished_at = clock()
         await finish()
     yield {"summary": {"import_id": job.id, "status": job.status, "rows": job.rows, "imported": job.imported,
                        "failed": job.failed, **({"error": job.error} if job.error else {})}}
+
+
+async def _as_is(rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, dict[str, str]]]:
+    return rows
 
 
 def visible_to(who: Principal, job: Any) -> bool:

@@ -26,7 +26,11 @@ def start(ctx: ServiceContext) -> None:
     geography(), occupations(), skill_vocabulary()
     service = CandidateService(ctx.outbox, PersonalDataProtector(key), settings.min_age_years)
     ctx.extras["candidates"] = service
-    ctx.extras["importer"] = CandidateImporter(ctx.db, service)
+    ctx.extras["importer"] = CandidateImporter(ctx.db, service, workers=settings.import_workers, master_key=key)
+
+
+async def stop(ctx: ServiceContext) -> None:
+    ctx.extras["importer"].close()
 
 
 SPEC = ServiceSpec(
@@ -41,6 +45,7 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     on_start=start,
+    on_stop=stop,
 )
 
 

@@ -125,18 +125,14 @@ class CandidateService:
             await self.outbox.add(session, self._contact_event(candidate))
         return candidate
 
-    async def register_many(
-        self, session: AsyncSession, who: Principal, bodies: list[CandidateIn]
+    async def register_prepared(
+        self, session: AsyncSession, who: Principal, prepared: list[NewCandidate | InvalidCandidate]
     ) -> list[NewCandidate | InvalidCandidate | DuplicateCandidate]:
-        """Register a batch with one duplicate lookup and multi-row writes; each entry of the
-        result is the new candidate or why that body was refused. A duplicate created
-        concurrently by another writer makes the flush fail: the caller then retries row by row."""
-        results: list[NewCandidate | InvalidCandidate | DuplicateCandidate] = []
-        for body in bodies:
-            try:
-                results.append(self.prepare(who, body))
-            except InvalidCandidate as exc:
-                results.append(exc)
+        """Register a batch ``prepare`` made (maybe in another process) with one duplicate lookup
+        and multi-row writes; each entry of the result is the new candidate or why it was
+        refused. A duplicate created concurrently by another writer makes the flush fail: the
+        caller then retries row by row."""
+        results: list[NewCandidate | InvalidCandidate | DuplicateCandidate] = list(prepared)
         fresh = [c for c in results if isinstance(c, NewCandidate)]
         existing = await repository.find_duplicates(
             session,
@@ -165,11 +161,12 @@ class CandidateService:
         )
         return results
 
-    def prepare(self, who: Principal, body: CandidateIn) -> NewCandidate:
+    def prepare(self, who: Principal, body: CandidateIn, now: datetime | None = None) -> NewCandidate:
         """A new candidate's row from a validated body, checked against the reference data (a
         plain object, not yet an ORM instance: the batch path writes thousands with COPY, and
-        ORM instrumentation would cost more than the rest of the preparation)."""
-        now = self.clock()
+        ORM instrumentation would cost more than the rest of the preparation). Needs no
+        database: an import runs it in a worker process."""
+        now = now or self.clock()
         errors: list[dict[str, str]] = []
         self._check_age(body.date_of_birth, now.date(), errors)
         location = self._locate(body.address.ward_code, body.address.legacy_ward_code,

@@ -15,4 +15,9 @@ class CandidatesSettings(ServiceSettings):
         "empty = a key kept in <var>/candidates-pii.key, made on first start (development only)",
     )
     min_age_years: int = Field(15, description="labour age (Bộ luật Lao động 2019, art. 143)")
+    import_workers: int = Field(
+        1, ge=0, le=16,
+        description="worker processes that validate and prepare CSV import rows while this one writes the batch "
+        "before; 0 = all in this process",
+    )
     page_size_max: int = 200

@@ -107,3 +107,50 @@ async def test_two_imports_of_the_same_people_at_once_register_each_person_once(
     first, second = await asyncio.gather(run(), run())
     assert first["imported"] + second["imported"] == 120 - len(bad_rows)
     assert first["failed"] + second["failed"] == 120 + len(bad_rows)
+
+
+async def test_a_lost_worker_process_costs_no_row(tmp_path) -> None:  # noqa: ANN001
+    """The preparing worker dies (out of memory, killed): its batch is prepared here instead and
+    the next import gets a new worker."""
+    import asyncio
+    import os
+    import signal
+
+    from kit.auth import Principal
+    from kit.db import Database
+    from kit.migrations import upgrade
+    from kit.outbox import Outbox
+    from services.candidates.app import SPEC
+    from services.candidates.events import registry
+    from services.candidates.importing import CandidateImporter
+    from services.candidates.models import outbox
+    from services.candidates.personal import PersonalDataProtector
+    from services.candidates.service import CandidateService
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'candidates.db'}"
+    await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
+    db, key = Database(url), b"k" * 32
+    importer = CandidateImporter(db, CandidateService(Outbox(outbox, registry), PersonalDataProtector(key)),
+                                 workers=1, master_key=key)
+    who = Principal("test", "centre-a", frozenset({"candidates:write"}))
+    data, bad_rows = generated_csv(1200, bom=False)  # three batches
+
+    async def run() -> dict:
+        async def chunks():  # noqa: ANN202
+            yield data
+
+        lines = [line async for line in importer.run(await importer.start(who), who, chunks())]
+        return lines[-1]["summary"]
+
+    try:
+        await importer.warm_up()
+        for pid in list(importer._pool._processes):  # noqa: SLF001 - the test kills the worker
+            os.kill(pid, signal.SIGKILL)
+        summary = await run()
+        assert (summary["status"], summary["rows"], summary["failed"]) == ("completed", 1200, len(bad_rows))
+        data, _bad = generated_csv(1300, bom=False)  # the first 1,200 again (duplicates now) and 100 more
+        assert (await run())["imported"] == 90  # 10 of the 100 new rows break a rule
+        assert importer._pool is not None  # noqa: SLF001 - a new worker did it
+    finally:
+        importer.close()
+        await db.dispose()
