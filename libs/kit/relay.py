@@ -1,8 +1,9 @@
 """Outbox relay: publishes a service's committed outbox rows in order and marks them sent.
 
-One batch is one database transaction: rows are read in ``seq`` order, published (waiting for
-the bus to acknowledge), then marked. If the relay dies anywhere in between, the rows stay
-unmarked and are published again on restart; consumers drop the duplicates through their inbox.
+One batch is one database transaction: rows are read in ``seq`` order, then published (waiting
+for the bus to acknowledge) while the database marks them; the transaction commits only after
+the acknowledgement. If the relay dies anywhere in between, the rows stay unmarked and are
+published again on restart; consumers drop the duplicates through their inbox.
 On PostgreSQL a transaction-scoped advisory lock lets only one relay of a service publish at a
 time, so running two relays never reorders an aggregate's events. (``seq`` order is commit
 order for one aggregate because its writers serialise on the aggregate's own row.)
@@ -118,9 +119,6 @@ class OutboxRelay:
             if not rows:
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
                 return 0
-            await self.bus.publish(
-                [Message(topic=r.topic, key=r.key, value=bytes(r.payload)) for r in rows]
-            )
             # Exactly the rows read: a range (seq BETWEEN first AND last) would also mark a row of
             # a transaction that committed meanwhile, unpublished, inside it.
             seqs = [r.seq for r in rows]
@@ -128,7 +126,16 @@ class OutboxRelay:
                 read = t.c.seq == any_(bindparam("seqs", seqs, type_=ARRAY(BigInteger())))
             else:
                 read = t.c.seq.in_(seqs)
-            await session.execute(update(t).where(read).values(published_at=datetime.now(UTC)))
+            # The database marks the rows while the bus acknowledges them; the mark is committed
+            # only after both succeeded, and rolled back if the bus failed.
+            outcomes = await asyncio.gather(
+                self.bus.publish([Message(topic=r.topic, key=r.key, value=bytes(r.payload)) for r in rows]),
+                session.execute(update(t).where(read).values(published_at=datetime.now(UTC))),
+                return_exceptions=True,  # both finish before the transaction ends, either way
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         metrics.OUTBOX_BACKLOG.labels(self.service).set(len(rows))
         return len(rows)

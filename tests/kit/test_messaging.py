@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -13,10 +14,14 @@ from sqlalchemy import func, select
 
 from kit.bus import Message
 from kit.bus.kafka import KafkaBus, murmur2_many, partitions_for_keys
+from kit.bus.local import LocalBus
+from kit.db import Database
 from kit.events import Envelope
+from kit.outbox import Outbox
+from kit.relay import OutboxRelay
 from tests.conftest import Backend, unique_topic, wait_for
-from tests.kit.harness import run_pair
-from tests.kit.ledger import CREDITED, Account, Credited, credit
+from tests.kit.harness import create_tables, run_pair
+from tests.kit.ledger import CREDITED, Account, Credited, LedgerBase, credit, ledger_outbox, make_registry
 
 
 async def test_events_arrive_in_order_per_aggregate(backend: Backend) -> None:
@@ -169,3 +174,39 @@ async def test_a_large_kafka_batch_is_acknowledged_in_order_per_partition(kafka_
             assert [(m.key, m.value, m.headers) for m in got] == [(m.key, m.value, m.headers) for m in wanted]
     finally:
         await bus.stop()
+
+
+async def test_rows_stay_unpublished_when_the_bus_fails(backend: Backend) -> None:
+    """The relay marks a batch while the bus acknowledges it: a bus failure rolls the mark back,
+    and the next attempt publishes and marks the same rows."""
+    topic = unique_topic()
+    url = await backend.new_database("relay")
+    await create_tables(url, LedgerBase.metadata)
+    db = Database(url)
+    bus = backend.new_bus("test-relay")
+    await bus.start()
+    try:
+        registry = make_registry(topic)
+        outbox = Outbox(ledger_outbox, registry)
+        async with db.transaction() as session:
+            for seq in range(1, 4):
+                payload = Credited(account="acct", amount=1, seq=seq)
+                await outbox.add(session, registry.envelope("/test/ledger", "acct", payload, CREDITED))
+
+        class Unreachable(LocalBus):
+            async def publish(self, messages: Sequence[Message]) -> None:
+                await asyncio.sleep(0.05)  # the mark is under way meanwhile
+                raise ConnectionError("broker down")
+
+        failing = OutboxRelay("ledger", db, ledger_outbox, Unreachable())
+        with pytest.raises(ConnectionError):
+            await failing.publish_batch()
+        relay = OutboxRelay("ledger", db, ledger_outbox, bus)
+        assert await relay.backlog() == 3
+        assert await relay.publish_batch() == 3
+        assert await relay.backlog() == 0
+        received = [m async for batch in bus.replay([topic]) for m in batch]
+        assert [Envelope.from_bytes(m.value).data["seq"] for m in received] == [1, 2, 3]
+    finally:
+        await bus.stop()
+        await db.dispose()
