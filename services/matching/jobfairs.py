@@ -215,8 +215,8 @@ class JobFairs:
                 kept.add(key)
                 continue
             revoked.append((invitation.id, {
-                "invitation_id": invitation.id, "job_fair_id": fair.id, "candidate_id": invitation.candidate_id,
-                "reason": "the fair's allocation was run again"}))
+                "invitation_id": invitation.id, "job_fair_id": fair.id, "candidate_id": invitation.candidate_id or "",
+                "reason": "the fair's allocation was run again"}))  # "": erased when erasure kept live invitations
         await repository.revoke_invitations(session, [id_ for id_, _ in revoked], now)  # before the new rows
         envelopes = ev.registry.encode_many(SOURCE, ev.INVITATION_REVOKED, revoked)
         to_issue = [(key, pair) for key, pair in sorted(wanted.items()) if key not in kept]
@@ -317,8 +317,15 @@ class JobFairs:
         return invitation
 
     async def forget_candidate(self, session: AsyncSession, candidate_id: str) -> None:
-        """Erasure: invitations keep their facts (vacancy, slot, status) but lose the person."""
+        """Erasure: invitations keep their facts (vacancy, slot, status) but lose the person; the
+        live ones are revoked (announced, so no message goes out and the place is free)."""
+        now = self.clock()
         for invitation in await repository.invitations_of_candidate(session, candidate_id):
+            if invitation.status in LIVE:
+                invitation.status, invitation.updated_at = "revoked", now
+                await self.outbox.add(session, ev.registry.envelope(SOURCE, invitation.id, ev.InvitationRevoked(
+                    invitation_id=invitation.id, job_fair_id=invitation.fair_id, candidate_id=candidate_id,
+                    reason="the person's data was erased"), ev.INVITATION_REVOKED))
             invitation.candidate_id = None
             invitation.candidate_centre_id = None
 

@@ -51,6 +51,28 @@ async def run_allocation(m: Matching, fair_id: str, headers: dict) -> dict:
     return result
 
 
+async def test_erasure_revokes_the_person_s_live_invitations_and_a_re_run_still_works(matching: Matching) -> None:
+    await seed(matching)
+    published = await collect(matching, "jobfairs.v1")
+    admin = await matching.bearer(["jobfairs:admin"])
+    fair = (await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body())).json()
+    await run_allocation(matching, fair["id"], admin)
+    invitations = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/invitations", headers=admin)).json()["items"]
+    a1 = next(i["id"] for i in invitations if i["candidate_id"] == "a-1")
+    await matching.publish("candidate.erased", "a-1", {"candidate_id": "a-1", "version": 9})
+
+    async def revoked() -> bool:
+        return any(e["type"] == "invitation.revoked" and e["subject"] == a1 for e in published)
+
+    await matching.until(revoked, "the erased person's invitation revoked")
+    event = next(e for e in published if e["type"] == "invitation.revoked")
+    assert event["data"]["reason"] == "the person's data was erased"
+    items = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/invitations", headers=admin)).json()["items"]
+    assert {(i["candidate_id"], i["status"]) for i in items if i["id"] == a1} == {(None, "revoked")}
+    again = await run_allocation(matching, fair["id"], admin)  # the erased person's row is no obstacle
+    assert again["totals"]["revoked"] == 0 and "a-1" not in str(again)
+
+
 async def test_a_fair_is_allocated_published_and_answered(matching: Matching) -> None:
     await seed(matching)
     published = await collect(matching, "jobfairs.v1")
