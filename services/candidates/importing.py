@@ -135,8 +135,12 @@ class CandidateImporter:
                 # spawn, not fork: this process runs threads (database drivers, the bus)
                 self._pool = ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn"), _start_worker,
                                                  (self._master_key, self.service.min_age_years))
-            try:
-                done = await asyncio.get_running_loop().run_in_executor(self._pool, _prepare_in_worker, who, source, now, rows)
+            loop, share = asyncio.get_running_loop(), -(-len(rows) // self.workers) or 1
+            try:  # the batch shared between the workers
+                parts = await asyncio.gather(*(loop.run_in_executor(self._pool, _prepare_in_worker, who, source, now,
+                                                                    rows[start:start + share])
+                                               for start in range(0, max(len(rows), 1), share)))
+                done = [prepared for part in parts for prepared in part]
             except BrokenProcessPool:
                 log.warning("import_worker_lost")  # a worker died (memory?): this batch here, a new pool next
                 self.close()

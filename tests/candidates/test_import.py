@@ -7,6 +7,7 @@ import io
 from datetime import date
 
 import orjson
+import pytest
 
 from reference.population import CANDIDATE_COLUMNS, PopulationGenerator
 from tests.candidates.conftest import Candidates
@@ -109,9 +110,10 @@ async def test_two_imports_of_the_same_people_at_once_register_each_person_once(
     assert first["failed"] + second["failed"] == 120 + len(bad_rows)
 
 
-async def test_a_lost_worker_process_costs_no_row(tmp_path) -> None:  # noqa: ANN001
-    """The preparing worker dies (out of memory, killed): its batch is prepared here instead and
-    the next import gets a new worker."""
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_a_lost_worker_process_costs_no_row(tmp_path, workers: int) -> None:  # noqa: ANN001
+    """The preparing workers die (out of memory, killed): their batch is prepared here instead
+    and the next import gets new workers (with two, each prepares half of a batch)."""
     import asyncio
     import os
     import signal
@@ -131,7 +133,7 @@ async def test_a_lost_worker_process_costs_no_row(tmp_path) -> None:  # noqa: AN
     await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
     db, key = Database(url), b"k" * 32
     importer = CandidateImporter(db, CandidateService(Outbox(outbox, registry), PersonalDataProtector(key)),
-                                 workers=1, master_key=key)
+                                 workers=workers, master_key=key)
     who = Principal("test", "centre-a", frozenset({"candidates:write"}))
     data, bad_rows = generated_csv(1200, bom=False)  # three batches
 
