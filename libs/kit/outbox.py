@@ -13,7 +13,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    insert,
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
