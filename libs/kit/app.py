@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +153,6 @@ def create_service_app(
                     the_bus,
                     batch_size=settings.relay_batch_size,
                     poll_interval_s=settings.relay_poll_interval_s,
-                    retention=timedelta(hours=settings.outbox_retention_hours),
                 )
                 db.on_commit(ctx.relay.wake)
                 ctx.relay.start()

@@ -87,13 +87,10 @@ def create_outbox_indexes_v2() -> None:
     unpublished rows in ``seq`` order for the relay, which so reads the first of a large backlog
     without visiting the rest (it read and sorted the whole backlog for every batch, on disk past
     a few tens of thousands), and the published ones by time for the clean-up."""
-    import sqlalchemy as sa
     from alembic import op
 
     op.drop_index("ix_outbox_published_at", table_name="outbox")
-    for name, column, where in (("ix_outbox_unpublished", "seq", "published_at IS NULL"),
-                                ("ix_outbox_published_at", "published_at", "published_at IS NOT NULL")):
-        op.create_index(name, "outbox", [column], postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+    _partial_outbox_indexes()
 
 
 def drop_outbox_indexes_v2() -> None:
@@ -102,6 +99,38 @@ def drop_outbox_indexes_v2() -> None:
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_index("ix_outbox_published_at", table_name="outbox")
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
+
+
+def outbox_as_queue_v3() -> None:
+    """The outbox becomes a queue (third messaging migration of every service): the relay deletes
+    what it published instead of marking it, so the ``published_at`` column and its indexes go;
+    rows already published go too, and the relay reads the backlog through the primary key."""
+    from alembic import op
+
+    op.execute("DELETE FROM outbox WHERE published_at IS NOT NULL")
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_index("ix_outbox_published_at", table_name="outbox")
+    with op.batch_alter_table("outbox") as table:  # SQLite rebuilds the table
+        table.drop_column("published_at")
+
+
+def outbox_with_marks_v3() -> None:
+    """Undoes ``outbox_as_queue_v3`` (the rows it deleted were published: nothing to restore)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as table:
+        table.add_column(sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
+    _partial_outbox_indexes()
+
+
+def _partial_outbox_indexes() -> None:
+    import sqlalchemy as sa
+    from alembic import op
+
+    for name, column, where in (("ix_outbox_unpublished", "seq", "published_at IS NULL"),
+                                ("ix_outbox_published_at", "published_at", "published_at IS NOT NULL")):
+        op.create_index(name, "outbox", [column], postgresql_where=sa.text(where), sqlite_where=sa.text(where))
 
 
 def drop_messaging_tables_v1() -> None:

@@ -1,4 +1,10 @@
-"""Transactional outbox: events are rows written in the same transaction as the state change."""
+"""Transactional outbox: events are rows written in the same transaction as the state change.
+
+The table is a queue, not an archive: the relay deletes the rows it has published (Kafka keeps
+the events). Deleting a row only marks it dead, where marking it sent wrote a new version of the
+row and of its index entries; and personal data (contact details) leaves the database as soon as
+it is on its way.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,11 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Column,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
-    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,14 +40,6 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("event_type", String(200), nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", UtcDateTime(), nullable=False),
-        Column("published_at", UtcDateTime(), nullable=True),
-        # Partial indexes: the relay's (the first unpublished rows in seq order, however long the
-        # backlog) and the clean-up's (published rows by age); neither is a candidate for the other's
-        # query, so a planner with stale statistics cannot pick the wrong one.
-        Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL"),
-              sqlite_where=text("published_at IS NULL")),
-        Index("ix_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL"),
-              sqlite_where=text("published_at IS NOT NULL")),
     )
 
 

@@ -1,8 +1,8 @@
-"""Outbox relay: publishes a service's committed outbox rows in order and marks them sent.
+"""Outbox relay: publishes a service's committed outbox rows in order and deletes them.
 
 One batch is one database transaction: rows are read in ``seq`` order, then published (waiting
-for the bus to acknowledge) while the database marks them; the transaction commits only after
-the acknowledgement. If the relay dies anywhere in between, the rows stay unmarked and are
+for the bus to acknowledge) while the database deletes them; the transaction commits only after
+the acknowledgement. If the relay dies anywhere in between, the rows are still there and are
 published again on restart; consumers drop the duplicates through their inbox.
 On PostgreSQL a transaction-scoped advisory lock lets only one relay of a service publish at a
 time, so running two relays never reorders an aggregate's events. (``seq`` order is commit
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import ARRAY, BigInteger, Table, any_, bindparam, delete, func, select, text, update
+from sqlalchemy import ARRAY, BigInteger, Table, any_, bindparam, delete, func, select, text
 
 from kit import metrics
 from kit.bus import Bus, Message
@@ -34,7 +33,6 @@ class OutboxRelay:
         bus: Bus,
         batch_size: int = 500,
         poll_interval_s: float = 0.2,
-        retention: timedelta = timedelta(hours=72),
     ) -> None:
         self.service = service
         self.db = db
@@ -42,7 +40,6 @@ class OutboxRelay:
         self.bus = bus
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
-        self.retention = retention
         self._lock_key = zlib.crc32(f"outbox-relay:{service}".encode())
         self._wake = asyncio.Event()
         self._stopping = False
@@ -71,14 +68,9 @@ class OutboxRelay:
         self._task = None
 
     async def run(self) -> None:
-        last_cleanup = datetime.min.replace(tzinfo=UTC)
         while not self._stopping:
             try:
                 published = await self.publish_batch()
-                now = datetime.now(UTC)
-                if now - last_cleanup > timedelta(minutes=10):
-                    await self.delete_published(before=now - self.retention)
-                    last_cleanup = now
                 if published == self.batch_size and not self._stopping:
                     continue  # more waiting: no pause
             except asyncio.CancelledError:
@@ -104,33 +96,27 @@ class OutboxRelay:
                 )
                 if not got:
                     return 0
-                # The first unpublished rows come straight from their index, in seq order. Left to
-                # itself, a planner whose statistics predate a sudden backlog (a job fair's 100,000
-                # invitations) expects a few rows and reads and sorts all of it for every batch.
-                await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+            # The oldest rows, straight from the primary key (every row in the table is unpublished).
             rows = (
                 await session.execute(
-                    select(t.c.seq, t.c.topic, t.c.key, t.c.payload)
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.seq)
-                    .limit(self.batch_size)
+                    select(t.c.seq, t.c.topic, t.c.key, t.c.payload).order_by(t.c.seq).limit(self.batch_size)
                 )
             ).all()
             if not rows:
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
                 return 0
-            # Exactly the rows read: a range (seq BETWEEN first AND last) would also mark a row of
+            # Exactly the rows read: a range (seq BETWEEN first AND last) would also delete a row of
             # a transaction that committed meanwhile, unpublished, inside it.
             seqs = [r.seq for r in rows]
             if self.db.dialect == "postgresql":  # one array parameter, not thousands of values
                 read = t.c.seq == any_(bindparam("seqs", seqs, type_=ARRAY(BigInteger())))
             else:
                 read = t.c.seq.in_(seqs)
-            # The database marks the rows while the bus acknowledges them; the mark is committed
-            # only after both succeeded, and rolled back if the bus failed.
+            # The database deletes the rows while the bus acknowledges them; the deletion is
+            # committed only after both succeeded, and rolled back if the bus failed.
             outcomes = await asyncio.gather(
-                self.bus.publish([Message(topic=r.topic, key=r.key, value=bytes(r.payload)) for r in rows]),
-                session.execute(update(t).where(read).values(published_at=datetime.now(UTC))),
+                self.bus.publish([Message(topic, key, bytes(payload)) for _seq, topic, key, payload in rows]),
+                session.execute(delete(t).where(read)),
                 return_exceptions=True,  # both finish before the transaction ends, either way
             )
             for outcome in outcomes:
@@ -142,12 +128,4 @@ class OutboxRelay:
 
     async def backlog(self) -> int:
         async with self.db.reading() as session:
-            return await session.scalar(
-                select(func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))
-            ) or 0
-
-    async def delete_published(self, before: datetime) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(
-                delete(self.table).where(self.table.c.published_at < before)
-            )
+            return await session.scalar(select(func.count()).select_from(self.table)) or 0

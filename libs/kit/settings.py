@@ -41,7 +41,6 @@ class ServiceSettings(BaseSettings):
     run_periodic: bool = Field(True, description="run the service's timed jobs in this process")
     relay_batch_size: int = Field(5000, ge=1, description="outbox rows per relay transaction (one Kafka request per partition)")
     relay_poll_interval_s: float = Field(0.2, gt=0)
-    outbox_retention_hours: float = Field(72, gt=0, description="published rows are kept this long")
     consumer_batch: bool = Field(
         True, description="apply consecutive messages of a partition in one transaction (up to 100)"
     )

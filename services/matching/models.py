@@ -152,12 +152,12 @@ class Invitation(Base):
     run_id: Mapped[str] = mapped_column(String(36))
     candidate_id: Mapped[str | None] = mapped_column(String(36), index=True)  # None once erased
     candidate_centre_id: Mapped[str | None] = mapped_column(String(64))
-    vacancy_id: Mapped[str] = mapped_column(String(36), index=True)
+    vacancy_id: Mapped[str] = mapped_column(String(36))  # queried only within a fair
     employer_id: Mapped[str] = mapped_column(String(36))
     slot_id: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
     factors: Mapped[dict[str, float]] = mapped_column(JSONType)
     priority: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # likewise
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -49,9 +49,7 @@ class Running:
     async def unpublished(self) -> int:
         table = self.ledger.outbox.table
         async with self.ledger.db.reading() as session:
-            return await session.scalar(
-                select(func.count()).select_from(table).where(table.c.published_at.is_(None))
-            )
+            return await session.scalar(select(func.count()).select_from(table))
 
 
 @asynccontextmanager

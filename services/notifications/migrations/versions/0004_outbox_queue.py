@@ -1,0 +1,20 @@
+"""Outbox as a queue: the relay deletes published rows; published_at and its indexes go.
+
+Revision ID: notifications_0004
+Revises: notifications_0003
+"""
+
+from kit.migrations import outbox_as_queue_v3, outbox_with_marks_v3
+
+revision = "notifications_0004"
+down_revision = "notifications_0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    outbox_as_queue_v3()
+
+
+def downgrade() -> None:
+    outbox_with_marks_v3()
