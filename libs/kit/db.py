@@ -3,7 +3,7 @@ request or event, the same models on PostgreSQL (asyncpg) and SQLite (aiosqlite)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,25 +177,42 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     if session.bind.dialect.name != "postgresql":
         await session.execute(insert(table), rows)
         return
-    columns = [c for c in table.columns if not (c.primary_key and c.autoincrement is True and c.name not in rows[0])]
-    keys = [c.key for c in columns]
-    special = [(i, enc) for i, enc in enumerate(map(_copy_encoder, columns)) if enc is not None]
-    records = []
-    for row in rows:
-        values = [row.get(k) for k in keys]
-        for i, enc in special:
-            values[i] = enc(values[i])
-        records.append(tuple(values))
+    keys = [c.key for c in table.columns if not (c.primary_key and c.autoincrement is True and c.key not in rows[0])]
+    await insert_records(session, table, keys, [tuple(map(row.get, keys)) for row in rows])
+
+
+async def insert_records(session: AsyncSession, table: Table, columns: Sequence[str], records: Iterable[tuple[Any, ...]]) -> None:
+    """``insert_rows`` for rows given as tuples in the order of ``columns`` (column keys): the bulk
+    writers' form, with no dict per row. On PostgreSQL the records may be a generator: the COPY
+    streams them as they come, so the database stores the first rows while the caller is still
+    building the next ones."""
+    if isinstance(records, Sequence) and not records:
+        return
+    if session.bind.dialect.name != "postgresql":
+        if rows := [dict(zip(columns, record)) for record in records]:
+            await session.execute(insert(table), rows)
+        return
+    targets = [table.c[key] for key in columns]
+    special = [(i, enc) for i, enc in enumerate(map(_copy_encoder, targets)) if enc is not None]
+    if special:
+        records = (_encoded(record, special) for record in records)
     from asyncpg.exceptions import IntegrityConstraintViolationError
 
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     try:
         await raw.driver_connection.copy_records_to_table(
-            table.name, records=records, columns=[c.name for c in columns], schema_name=table.schema
+            table.name, records=records, columns=[c.name for c in targets], schema_name=table.schema
         )
     except IntegrityConstraintViolationError as exc:  # the same error an INSERT would raise
         raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+
+
+def _encoded(record: tuple[Any, ...], special: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    values = list(record)
+    for i, enc in special:
+        values[i] = enc(values[i])
+    return tuple(values)
 
 
 def _copy_encoder(column: Column[Any]) -> Callable[[Any], Any] | None:
@@ -203,6 +220,6 @@ def _copy_encoder(column: Column[Any]) -> Callable[[Any], Any] | None:
     (None: as it is)."""
     if isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl", None), JSON):
         return lambda v: None if v is None else orjson.dumps(v).decode()
-    if isinstance(column.type, UtcDateTime):
-        return lambda v: None if v is None else v.astimezone(UTC)
+    # Timestamps need nothing: asyncpg converts aware datetimes to UTC itself, and the platform
+    # writes no naive ones (UtcDateTime refuses them on every other path).
     return None

@@ -145,22 +145,38 @@ class EventRegistry:
         self, source: str, event_type: str, payloads: Iterable[tuple[str, dict[str, Any]]]
     ) -> list[EncodedEnvelope]:
         """Envelopes of many payloads of one type, given as (subject, payload fields), serialised:
-        the bytes ``envelope(...).to_bytes()`` gives, each payload validated by its model, at less
-        than half the cost (no payload or Envelope object kept per event, serialised once). All
-        share one ``time``, as they are the outcome of one operation (a job fair's allocation run)."""
+        the bytes ``envelope(...).to_bytes()`` gives, each payload validated by its model, at a
+        fraction of the cost: each payload is validated and serialised straight to JSON by
+        pydantic-core (no dict in between), and the envelope's constant parts are serialised once. All share
+        one ``time``, as they are the outcome of one operation (a job fair's allocation run)."""
         model = self.model(event_type)
-        # The envelope's own fields, validated and in its field order, once; per event only the
-        # id, subject and data change.
-        head = Envelope(source=source, type=event_type, subject="", data={}).model_dump(mode="json")
         payloads = list(payloads)
-        encoded = []
-        for (subject, fields), event_id in zip(payloads, random_ids(len(payloads)), strict=True):
+        for subject, _fields in payloads:
             if not isinstance(subject, str):
                 raise TypeError(f"an event subject is a string, not {type(subject).__name__}")
-            data = model.model_validate(fields).model_dump(mode="json")
-            raw = orjson.dumps({**head, "id": event_id, "subject": subject, "data": data})
-            encoded.append(EncodedEnvelope(event_id, event_type, subject, raw))
-        return encoded
+        validate, to_json = model.__pydantic_validator__.validate_python, model.__pydantic_serializer__.to_json
+        head = Envelope(source=source, type=event_type, subject="", data={}).model_dump(mode="json")
+        # The envelope as constant byte pieces around its three varying values, in field order.
+        pieces: list[bytes] = []
+        varying: list[str] = []
+        current = b"{"
+        for name, value in head.items():
+            current += orjson.dumps(name) + b":"
+            if name in ("id", "subject", "data"):
+                pieces.append(current)
+                varying.append(name)
+                current = b","
+            else:
+                current += orjson.dumps(value) + b","
+        assert varying == ["id", "subject", "data"], varying  # Envelope's field order
+        first, second, third = pieces
+        last = current[:-1] + b"}"
+        dumps = orjson.dumps
+        return [
+            EncodedEnvelope(event_id, event_type, subject,
+                            b"".join((first, dumps(event_id), second, dumps(subject), third, to_json(validate(fields)), last)))
+            for (subject, fields), event_id in zip(payloads, random_ids(len(payloads)), strict=True)
+        ]
 
     def parse(self, envelope: Envelope) -> EventData:
         """Validate an incoming envelope's data against its type's model."""

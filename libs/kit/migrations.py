@@ -104,13 +104,16 @@ def drop_outbox_indexes_v2() -> None:
 def outbox_as_queue_v3() -> None:
     """The outbox becomes a queue (third messaging migration of every service): the relay deletes
     what it published instead of marking it, so the ``published_at`` column and its indexes go;
-    rows already published go too, and the relay reads the backlog through the primary key."""
+    rows already published go too, and the relay reads the backlog through the primary key. The
+    unique index on ``event_id`` goes as well: ids are random UUIDs, and on a queue the index only
+    ever saw the unpublished rows, while it doubled the database's work per event written."""
     from alembic import op
 
     op.execute("DELETE FROM outbox WHERE published_at IS NOT NULL")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_index("ix_outbox_published_at", table_name="outbox")
     with op.batch_alter_table("outbox") as table:  # SQLite rebuilds the table
+        table.drop_constraint("uq_outbox_event_id", type_="unique")
         table.drop_column("published_at")
 
 
@@ -121,6 +124,7 @@ def outbox_with_marks_v3() -> None:
 
     with op.batch_alter_table("outbox") as table:
         table.add_column(sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
+        table.create_unique_constraint("uq_outbox_event_id", ["event_id"])
     _partial_outbox_indexes()
 
 

@@ -8,6 +8,7 @@ it is on its way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -21,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import UtcDateTime, insert_rows
+from kit.db import UtcDateTime, insert_records
 from kit.events import EncodedEnvelope, Envelope, EventRegistry
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
@@ -34,7 +35,7 @@ def outbox_table(metadata: MetaData) -> Table:
         "outbox",
         metadata,
         Column("seq", SEQ_TYPE, primary_key=True, autoincrement=True),
-        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_id", String(36), nullable=False),  # a random UUID
         Column("topic", String(200), nullable=False),
         Column("key", String(200), nullable=False),
         Column("event_type", String(200), nullable=False),
@@ -52,21 +53,17 @@ class Outbox:
 
     async def add(self, session: AsyncSession, *envelopes: Envelope | EncodedEnvelope) -> None:
         """Stage events in the current transaction; they leave only if it commits."""
-        if not envelopes:
-            return
+        if envelopes:
+            await self.add_all(session, envelopes)
+
+    async def add_all(self, session: AsyncSession, envelopes: Iterable[Envelope | EncodedEnvelope]) -> None:
+        """``add`` for many; a generator is consumed as the rows are written (on PostgreSQL the
+        events of a job fair's run are encoded while the database stores the first ones)."""
         now = datetime.now(UTC)
-        await insert_rows(
+        topic = self.registry.topic
+        await insert_records(
             session,
             self.table,
-            [
-                {
-                    "event_id": env.id,
-                    "topic": self.registry.topic(env.type),
-                    "key": env.subject,
-                    "event_type": env.type,
-                    "payload": env.to_bytes(),
-                    "created_at": now,
-                }
-                for env in envelopes
-            ],
+            ("event_id", "topic", "key", "event_type", "payload", "created_at"),
+            ((env.id, topic(env.type), env.subject, env.type, env.to_bytes(), now) for env in envelopes),
         )

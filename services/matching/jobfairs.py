@@ -10,7 +10,8 @@ with their outbox rows, so a run is published whole or not at all.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from itertools import chain
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import Database, insert_rows
+from kit.db import Database, insert_records
 from kit.ids import new_id, new_ids
+from kit.memory import paused_gc
+from kit.events import EncodedEnvelope
 from kit.outbox import Outbox
 from services.matching import events as ev
 from services.matching import readmodels, repository
@@ -31,6 +34,9 @@ from services.matching.service import MatchingService, training_features
 
 SOURCE = "/joblink/matching"
 LIVE = ("issued", "delivered", "accepted")  # an invitation a re-run may still revoke
+# A new invitation's row as _publish writes it (a tuple per invitation, in this order).
+INVITATION_COLUMNS = ("id", "fair_id", "run_id", "candidate_id", "candidate_centre_id", "vacancy_id", "employer_id",
+                      "slot_id", "score", "factors", "priority", "status", "created_at", "updated_at")
 log = structlog.get_logger("jobfairs")
 
 # invitation status → the statuses it may move to
@@ -203,6 +209,11 @@ class JobFairs:
 
     async def _publish(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
                        matches: dict[tuple[str, str], Any]) -> dict[str, int]:
+        with paused_gc():  # up to hundreds of thousands of rows and events built
+            return await self._write_run(session, fair, run_id, result, matches)
+
+    async def _write_run(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
+                         matches: dict[tuple[str, str], Any]) -> dict[str, int]:
         live = await repository.live_pairs(session, fair.id, LIVE)
         slots = {s["id"]: s for s in fair.slots}
         slot_of = {v["vacancy_id"]: v["slot_id"] for v in fair.vacancies}
@@ -218,29 +229,35 @@ class JobFairs:
                 "invitation_id": invitation.id, "job_fair_id": fair.id, "candidate_id": invitation.candidate_id or "",
                 "reason": "the fair's allocation was run again"}))  # "": erased when erasure kept live invitations
         await repository.revoke_invitations(session, [id_ for id_, _ in revoked], now)  # before the new rows
-        envelopes = ev.registry.encode_many(SOURCE, ev.INVITATION_REVOKED, revoked)
-        to_issue = [(key, pair) for key, pair in sorted(wanted.items()) if key not in kept]
-        rows, issued = [], []
-        for (key, pair), invitation_id in zip(to_issue, new_ids(len(to_issue)), strict=True):
-            match = matches[key]
-            slot = slots[slot_of[pair.vacancy_id]]
-            rows.append({"id": invitation_id, "fair_id": fair.id, "run_id": run_id, "candidate_id": pair.candidate_id,
-                         "candidate_centre_id": match.candidate.centre_id, "vacancy_id": pair.vacancy_id,
-                         "employer_id": match.vacancy.employer_id, "slot_id": slot["id"], "score": round(pair.score, 6),
-                         "factors": training_features(match), "priority": pair.priority, "status": "issued",
-                         "created_at": now, "updated_at": now})
-            issued.append((invitation_id, {
-                "invitation_id": invitation_id, "job_fair_id": fair.id, "candidate_id": pair.candidate_id,
-                "vacancy_id": pair.vacancy_id, "vacancy_title": match.vacancy.title,
-                "employer_id": match.vacancy.employer_id, "fair_date": fair.fair_date, "slot": slot,
-                "venue_ward_code": fair.venue_ward_code, "venue_detail": fair.venue_detail}))
-        # A run issues up to hundreds of thousands: their envelopes are encoded in one go.
-        envelopes += ev.registry.encode_many(SOURCE, ev.INVITATION_ISSUED, issued)
-        await session.flush()  # the session's pending changes, before the COPY that bypasses it
-        await insert_rows(session, Invitation.__table__, rows)  # COPY on PostgreSQL
-        for start in range(0, len(envelopes), 5000):  # outbox rows in batches, same transaction
-            await self.outbox.add(session, *envelopes[start:start + 5000])
-        return {"issued": len(rows), "revoked": len(revoked), "kept": len(kept)}
+        revocations = ev.registry.encode_many(SOURCE, ev.INVITATION_REVOKED, revoked)
+        to_issue = [pair for key, pair in sorted(wanted.items()) if key not in kept]
+        ids = new_ids(len(to_issue))
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for pair, invitation_id in zip(to_issue, ids, strict=True):
+                match = matches[(pair.candidate_id, pair.vacancy_id)]
+                yield (invitation_id, fair.id, run_id, pair.candidate_id, match.candidate.centre_id, pair.vacancy_id,
+                       match.vacancy.employer_id, slot_of[pair.vacancy_id], round(pair.score, 6),
+                       training_features(match), pair.priority, "issued", now, now)
+
+        def issued() -> Iterator[EncodedEnvelope]:
+            for start in range(0, len(to_issue), 5000):  # a slice at a time, as the COPY takes them
+                payloads = []
+                for pair, invitation_id in zip(to_issue[start:start + 5000], ids[start:start + 5000], strict=True):
+                    vacancy = matches[(pair.candidate_id, pair.vacancy_id)].vacancy
+                    payloads.append((invitation_id, {
+                        "invitation_id": invitation_id, "job_fair_id": fair.id, "candidate_id": pair.candidate_id,
+                        "vacancy_id": pair.vacancy_id, "vacancy_title": vacancy.title, "employer_id": vacancy.employer_id,
+                        "fair_date": fair.fair_date, "slot": slots[slot_of[pair.vacancy_id]],
+                        "venue_ward_code": fair.venue_ward_code, "venue_detail": fair.venue_detail}))
+                yield from ev.registry.encode_many(SOURCE, ev.INVITATION_ISSUED, payloads)
+
+        await session.flush()  # the session's pending changes, before the COPYs that bypass it
+        # A run issues up to hundreds of thousands: rows and events are built while PostgreSQL's
+        # COPY stores the ones before (generators), and the events are encoded in bulk.
+        await insert_records(session, Invitation.__table__, INVITATION_COLUMNS, rows())
+        await self.outbox.add_all(session, chain(revocations, issued()))
+        return {"issued": len(to_issue), "revoked": len(revoked), "kept": len(kept)}
 
     async def _progress(self, run_id: str, message: str, progress: Callable[[str], None]) -> None:
         progress(message)

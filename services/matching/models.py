@@ -156,7 +156,7 @@ class Invitation(Base):
     employer_id: Mapped[str] = mapped_column(String(36))
     slot_id: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
-    factors: Mapped[dict[str, float]] = mapped_column(JSONType)
+    factors: Mapped[dict[str, float]] = mapped_column(JSON)  # json, not jsonb: only read whole, written in bulk
     priority: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(16))  # likewise
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from services.matching.learning import FEATURES, fit_weights, hire_rate_at, ndcg_at, score_with
 from services.matching.models import Outcome
 from services.matching.scoring import Weights
+from services.matching.service import training_features
 from tests.matching.conftest import Matching
 from tests.matching.test_recommendations import seed
 
@@ -29,6 +30,15 @@ def outcomes(hired_by, vacancies: int = 60, per_vacancy: int = 6, seed: int = 7)
         hired_by(group).outcome = "hired"
         rows += group
     return rows
+
+
+def test_training_features_are_the_model_s_features_and_the_score() -> None:
+    factors = {"must_skills": None, "nice_skills": 0.5, "occupation": 0.6, "text_similarity": None,
+               "trade_level": 0.9, "qualification": 1.0, "distance": 0.7, "wage": 0.8}
+    features = training_features(SimpleNamespace(explanation={"factors": factors}, score=0.42))
+    assert list(features) == [*FEATURES, "score"]
+    assert features == {"must": 1.0, "nice": 0.5, "occupation": 0.6, "text": 0.0, "trade_level": 0.9,
+                        "qualification": 1.0, "distance": 0.7, "wage": 0.8, "score": 0.42}
 
 
 def test_metrics() -> None:

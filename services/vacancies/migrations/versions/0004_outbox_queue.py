@@ -1,4 +1,5 @@
-"""Outbox as a queue: the relay deletes published rows; published_at and its indexes go.
+"""Outbox as a queue: the relay deletes published rows; published_at, its indexes and the unique
+index on event_id go.
 
 Revision ID: vacancies_0004
 Revises: vacancies_0003
