@@ -115,14 +115,16 @@ def whole_network_optimum(problem: Problem) -> tuple[float, int, int]:
 async def publish_invitations(count: int) -> None:
     """``count`` invitations of one fair published: written with their outbox rows in one
     transaction (as a run does), then relayed to Kafka; rate from the start of the write to the
-    last row marked sent."""
+    last row published."""
     import asyncio
     import os
+    import uuid
     from datetime import UTC, date, datetime
     from types import SimpleNamespace
 
     from kit.app import make_bus
     from kit.db import Database
+    from kit.events import EventRegistry, dlq_topic
     from kit.migrations import upgrade
     from kit.outbox import Outbox
     from kit.relay import OutboxRelay
@@ -144,7 +146,13 @@ async def publish_invitations(count: int) -> None:
         bus = make_bus(runtime, "bench-publish")
         await bus.start()
         settings = MatchingSettings()
-        fairs = JobFairs(db, Outbox(SPEC.outbox, SPEC.registry), MatchingService(settings.weights.weights(), {}), Path("/tmp"))
+        # The service's events and payload models, on topics of the run's own: services running
+        # against the same broker (`make up`) must not receive a benchmark's invitations.
+        registry, run_topic = EventRegistry(), f"bench.jobfairs.{uuid.uuid4().hex[:12]}"
+        for event_type in SPEC.registry.types():
+            registry.register(event_type, SPEC.registry.model(event_type), topic=run_topic)
+        await bus.ensure_topics([run_topic])  # as a service's topics, there before the run
+        fairs = JobFairs(db, Outbox(SPEC.outbox, registry), MatchingService(settings.weights.weights(), {}), Path("/tmp"))
         fair = JobFair(id="bench-fair", name="Bench", fair_date=date(2027, 1, 10), venue_ward_code="11311",
                        venue_detail=None, slots=[{"id": "s1", "start": "08:00", "end": "12:00", "seats": count}],
                        vacancies=[{"vacancy_id": f"v{v}", "slot_id": "s1"} for v in range(count // 50)],
@@ -163,16 +171,30 @@ async def publish_invitations(count: int) -> None:
             session.add(fair)
             await fairs._publish(session, fair, "bench-run", Allocation(chosen, 0.0, 0.0, None, ""), matches)
         written = time.perf_counter() - started
-        while await relay.publish_batch():
-            pass
+        relayed = 0
+        while published := await relay.publish_batch():
+            relayed += published
+        assert relayed == count, f"{relayed:,} events relayed, {count:,} invitations written"
         total = time.perf_counter() - started
         await bus.stop()
         await db.dispose()
+        await delete_topics(runtime.kafka_bootstrap, [run_topic, dlq_topic(run_topic)])
         print(f"\npublishing {count:,} invitations: written with their outbox rows in {written:.2f}s, on Kafka "
               f"after {total:.2f}s: {count / total:,.0f} events/s end to end (relay alone "
               f"{count / (total - written):,.0f} events/s, batches of {settings.relay_batch_size})")
     finally:
         await databases.drop_all()
+
+
+async def delete_topics(bootstrap: str, topics: list[str]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-publish")
+    await admin.start()
+    try:
+        await admin.delete_topics(topics)
+    finally:
+        await admin.close()
 
 
 if __name__ == "__main__":

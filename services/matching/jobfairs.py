@@ -10,7 +10,6 @@ with their outbox rows, so a run is published whole or not at all.
 from __future__ import annotations
 
 import asyncio
-from itertools import chain
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,6 @@ from kit.auth import Principal
 from kit.db import Database, insert_records
 from kit.ids import new_id, new_ids
 from kit.memory import paused_gc
-from kit.events import EncodedEnvelope
 from kit.outbox import Outbox
 from services.matching import events as ev
 from services.matching import readmodels, repository
@@ -229,34 +227,31 @@ class JobFairs:
                 "invitation_id": invitation.id, "job_fair_id": fair.id, "candidate_id": invitation.candidate_id or "",
                 "reason": "the fair's allocation was run again"}))  # "": erased when erasure kept live invitations
         await repository.revoke_invitations(session, [id_ for id_, _ in revoked], now)  # before the new rows
-        revocations = ev.registry.encode_many(SOURCE, ev.INVITATION_REVOKED, revoked)
         to_issue = [pair for key, pair in sorted(wanted.items()) if key not in kept]
         ids = new_ids(len(to_issue))
+        envelopes = ev.registry.encode_many(SOURCE, ev.INVITATION_REVOKED, revoked)
 
         def rows() -> Iterator[tuple[Any, ...]]:
-            for pair, invitation_id in zip(to_issue, ids, strict=True):
-                match = matches[(pair.candidate_id, pair.vacancy_id)]
-                yield (invitation_id, fair.id, run_id, pair.candidate_id, match.candidate.centre_id, pair.vacancy_id,
-                       match.vacancy.employer_id, slot_of[pair.vacancy_id], round(pair.score, 6),
-                       training_features(match), pair.priority, "issued", now, now)
-
-        def issued() -> Iterator[EncodedEnvelope]:
-            for start in range(0, len(to_issue), 5000):  # a slice at a time, as the COPY takes them
+            """The new invitations' rows, for the COPY to take as they come; each slice's events
+            are encoded while PostgreSQL stores the slice's rows (its COPY is the slower side)."""
+            for start in range(0, len(to_issue), 5000):
                 payloads = []
                 for pair, invitation_id in zip(to_issue[start:start + 5000], ids[start:start + 5000], strict=True):
-                    vacancy = matches[(pair.candidate_id, pair.vacancy_id)].vacancy
+                    match = matches[(pair.candidate_id, pair.vacancy_id)]
+                    vacancy, slot_id = match.vacancy, slot_of[pair.vacancy_id]
+                    yield (invitation_id, fair.id, run_id, pair.candidate_id, match.candidate.centre_id, pair.vacancy_id,
+                           vacancy.employer_id, slot_id, round(pair.score, 6), training_features(match), pair.priority,
+                           "issued", now, now)
                     payloads.append((invitation_id, {
                         "invitation_id": invitation_id, "job_fair_id": fair.id, "candidate_id": pair.candidate_id,
                         "vacancy_id": pair.vacancy_id, "vacancy_title": vacancy.title, "employer_id": vacancy.employer_id,
-                        "fair_date": fair.fair_date, "slot": slots[slot_of[pair.vacancy_id]],
-                        "venue_ward_code": fair.venue_ward_code, "venue_detail": fair.venue_detail}))
-                yield from ev.registry.encode_many(SOURCE, ev.INVITATION_ISSUED, payloads)
+                        "fair_date": fair.fair_date, "slot": slots[slot_id], "venue_ward_code": fair.venue_ward_code,
+                        "venue_detail": fair.venue_detail}))
+                envelopes.extend(ev.registry.encode_many(SOURCE, ev.INVITATION_ISSUED, payloads))
 
         await session.flush()  # the session's pending changes, before the COPYs that bypass it
-        # A run issues up to hundreds of thousands: rows and events are built while PostgreSQL's
-        # COPY stores the ones before (generators), and the events are encoded in bulk.
-        await insert_records(session, Invitation.__table__, INVITATION_COLUMNS, rows())
-        await self.outbox.add_all(session, chain(revocations, issued()))
+        await insert_records(session, Invitation.__table__, INVITATION_COLUMNS, rows())  # COPY on PostgreSQL
+        await self.outbox.add_all(session, envelopes)
         return {"issued": len(to_issue), "revoked": len(revoked), "kept": len(kept)}
 
     async def _progress(self, run_id: str, message: str, progress: Callable[[str], None]) -> None:

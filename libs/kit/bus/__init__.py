@@ -12,6 +12,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import structlog
 
@@ -22,8 +23,10 @@ from kit.logging import redact_text
 log = structlog.get_logger("kit.bus")
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
+    """One event on the bus. Immutable; a named tuple rather than a frozen dataclass because the
+    relay makes one per event (a third of the cost to build)."""
+
     topic: str
     key: str
     value: bytes
