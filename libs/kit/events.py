@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -92,10 +91,9 @@ class InvalidEvent(ValueError):
     """An event that can never be processed (bad JSON, envelope or payload)."""
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedEnvelope:
+class EncodedEnvelope(NamedTuple):
     """An envelope already serialised (``EventRegistry.encode_many``); the outbox takes it as it
-    takes an ``Envelope``."""
+    takes an ``Envelope``. (A named tuple: a job fair's run makes 100,000 of them.)"""
 
     id: str
     type: str

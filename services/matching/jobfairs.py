@@ -213,7 +213,7 @@ class JobFairs:
     async def _write_run(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
                          matches: dict[tuple[str, str], Any]) -> dict[str, int]:
         live = await repository.live_pairs(session, fair.id, LIVE)
-        slots = {s["id"]: s for s in fair.slots}
+        slots = {s["id"]: ev.Slot.model_validate(s) for s in fair.slots}  # validated once, not per event
         slot_of = {v["vacancy_id"]: v["slot_id"] for v in fair.vacancies}
         now = self.clock()
         wanted = {(p.candidate_id, p.vacancy_id): p for p in result.chosen}
