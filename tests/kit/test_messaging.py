@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -16,7 +16,7 @@ from kit.bus import Message
 from kit.bus.kafka import KafkaBus, murmur2_many, partitions_for_keys
 from kit.bus.local import LocalBus
 from kit.db import Database
-from kit.events import Envelope
+from kit.events import EncodedEnvelope, Envelope
 from kit.outbox import Outbox
 from kit.relay import OutboxRelay
 from tests.conftest import Backend, unique_topic, wait_for
@@ -210,4 +210,42 @@ async def test_rows_stay_unpublished_when_the_bus_fails(backend: Backend) -> Non
         assert [Envelope.from_bytes(m.value).data["seq"] for m in received] == [1, 2, 3]
     finally:
         await bus.stop()
+        await db.dispose()
+
+
+async def test_events_streamed_into_the_outbox_commit_all_or_nothing(backend: Backend) -> None:
+    """``Outbox.add_all`` takes a generator (on PostgreSQL the COPY consumes it as it goes): a
+    failure half-way leaves no row, and the session's connection serves the next transaction."""
+    topic = unique_topic()
+    url = await backend.new_database("stream")
+    await create_tables(url, LedgerBase.metadata)
+    db = Database(url, pool_size=1)
+    registry = make_registry(topic)
+    outbox = Outbox(ledger_outbox, registry)
+
+    def events(fail_at: int | None) -> Iterator[EncodedEnvelope]:
+        for start in range(0, 20_000, 5_000):
+            if fail_at == start:
+                raise RuntimeError("a payload could not be built")
+            yield from registry.encode_many("/test/ledger", CREDITED, [
+                (f"acct-{i}", {"account": f"acct-{i}", "amount": 1, "seq": i + 1}) for i in range(start, start + 5_000)])
+
+    async def rows() -> int:
+        async with db.reading() as session:
+            return await session.scalar(select(func.count()).select_from(ledger_outbox))
+
+    try:
+        with pytest.raises(RuntimeError, match="could not be built"):
+            async with db.transaction() as session:
+                await outbox.add_all(session, events(fail_at=15_000))
+        assert await rows() == 0
+        async with db.transaction() as session:
+            await outbox.add_all(session, events(fail_at=None))
+        assert await rows() == 20_000
+        async with db.reading() as session:
+            first, last = (await session.execute(select(func.min(ledger_outbox.c.seq), func.max(ledger_outbox.c.seq)))).one()
+            stored = await session.scalar(select(ledger_outbox.c.payload).where(ledger_outbox.c.seq == last))
+        assert Envelope.from_bytes(stored).data == {"account": "acct-19999", "amount": 1, "seq": 20_000}
+        assert last - first == 19_999  # in the generator's order
+    finally:
         await db.dispose()
