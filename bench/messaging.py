@@ -93,7 +93,7 @@ async def run_backend(
                 return not await session.scalar(select(func.count()).select_from(ledger_outbox))
 
         await until(published)
-        rows.append((name, "relay: publish and mark sent (batches of 500)", events, time.perf_counter() - started))
+        rows.append((name, "relay: publish and delete (batches of 500)", events, time.perf_counter() - started))
 
         # 3. consumers: per message (baseline) and batched, each a fresh group and database
         for label, batched in (("one transaction per message (baseline)", False), ("batched transactions", True)):
