@@ -280,7 +280,7 @@ class RefuseNulMiddleware:
             where = "query"
         elif b"%00" in scope.get("raw_path", b"") or "\x00" in scope.get("path", ""):
             where = "path"
-        elif "json" in (_header_value(scope, b"content-type") or ""):
+        elif "json" in (_header_value(scope, b"content-type") or "").lower():
             body, more = b"", True
             while more:
                 message = await receive()
@@ -312,15 +312,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def _header_value(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1").lower()
+            return value.decode("latin-1")
     return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            text = value.decode("latin-1")
-            # Only accept ids of a sane shape, so a header cannot inject into logs.
-            if 0 < len(text) <= 64 and all(c.isalnum() or c in "-_." for c in text):
-                return text
+    """An id-like header: only of a sane shape, so a header cannot inject into logs."""
+    text = _header_value(scope, name)
+    if text and len(text) <= 64 and all(c.isalnum() or c in "-_." for c in text):
+        return text
     return None

@@ -158,7 +158,6 @@ class SkillVocabulary:
                 return SkillMatch(self._by_key[best[0]], text, "fuzzy", float(best[1]))
         return SkillMatch(None, text, "free_text", 0.0)
 
-
     @lru_cache(maxsize=256)  # noqa: B019 - one vocabulary per process
     def _keys_near(self, length: int) -> list[str]:
         """The keys whose length allows a ratio at the threshold with a text of ``length``

@@ -7,9 +7,7 @@ from fastapi import FastAPI
 from kit.app import ServiceContext, ServiceSpec, create_service_app
 from kit.bus import Bus
 from kit.settings import RuntimeSettings
-from reference.geography import geography
-from reference.occupations import occupations
-from reference.skills import skill_vocabulary
+import reference
 from services.candidates import models
 from services.candidates.api import router
 from services.candidates.events import registry
@@ -23,7 +21,7 @@ def start(ctx: ServiceContext) -> None:
     settings: CandidatesSettings = ctx.settings  # type: ignore[assignment]
     key = settings.pii_key.get_secret_value().encode() if settings.pii_key else development_key(ctx.runtime.var_dir)
     # Load the reference data now, not on the first request (about 0.4 s).
-    geography(), occupations(), skill_vocabulary()
+    reference.load()
     service = CandidateService(ctx.outbox, PersonalDataProtector(key), settings.min_age_years)
     ctx.extras["candidates"] = service
     ctx.extras["importer"] = CandidateImporter(ctx.db, service, workers=settings.import_workers, master_key=key)

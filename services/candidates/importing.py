@@ -28,9 +28,7 @@ from kit.auth import Principal
 from kit.csvstream import RowResult, field_errors, run_import, visible_to
 from kit.db import Database
 from kit.ids import new_id
-from reference.geography import geography
-from reference.occupations import occupations
-from reference.skills import skill_vocabulary
+import reference
 from services.candidates import repository
 from services.candidates.models import Candidate, CandidateImport
 from services.candidates.personal import PersonalDataProtector
@@ -96,7 +94,7 @@ _worker_service: CandidateService | None = None  # in a worker process: its own 
 
 def _start_worker(master_key: bytes, min_age_years: int) -> None:
     global _worker_service
-    geography(), occupations(), skill_vocabulary()  # loaded once, not on the first batch
+    reference.load()
     _worker_service = CandidateService(None, PersonalDataProtector(master_key), min_age_years)  # prepares only
 
 

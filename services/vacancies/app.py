@@ -8,9 +8,7 @@ from kit.app import ServiceContext, ServiceSpec, create_service_app
 from kit.bus import Bus
 from kit.periodic import PeriodicTask
 from kit.settings import RuntimeSettings
-from reference.geography import geography
-from reference.occupations import occupations
-from reference.skills import skill_vocabulary
+import reference
 from services.vacancies import models
 from services.vacancies.api import router
 from services.vacancies.consumers import consumers
@@ -21,7 +19,7 @@ from services.vacancies.settings import VacanciesSettings
 
 
 def start(ctx: ServiceContext) -> None:
-    geography(), occupations(), skill_vocabulary()  # loaded now, not on the first request
+    reference.load()
     service = VacancyService(ctx.outbox)
     ctx.extras["vacancies"] = service
     ctx.extras["importer"] = VacancyImporter(ctx.db, service)
