@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.db import Database, insert_records
+from kit.db import Database
 from kit.ids import new_id, new_ids
 from kit.memory import paused_gc
 from kit.outbox import Outbox
@@ -32,9 +32,6 @@ from services.matching.service import MatchingService, training_features
 
 SOURCE = "/joblink/matching"
 LIVE = ("issued", "delivered", "accepted")  # an invitation a re-run may still revoke
-# A new invitation's row as _publish writes it (a tuple per invitation, in this order).
-INVITATION_COLUMNS = ("id", "fair_id", "run_id", "candidate_id", "candidate_centre_id", "vacancy_id", "employer_id",
-                      "slot_id", "score", "factors", "priority", "status", "created_at", "updated_at")
 log = structlog.get_logger("jobfairs")
 
 # invitation status → the statuses it may move to
@@ -232,8 +229,9 @@ class JobFairs:
         envelopes = ev.registry.encode_many(SOURCE, ev.INVITATION_REVOKED, revoked)
 
         def rows() -> Iterator[tuple[Any, ...]]:
-            """The new invitations' rows, for the COPY to take as they come; each slice's events
-            are encoded while PostgreSQL stores the slice's rows (its COPY is the slower side)."""
+            """The new invitations' rows (``repository.INVITATION_COLUMNS``), for the COPY to take
+            as they come; each slice's events are encoded while PostgreSQL stores the slice's rows
+            (its COPY is the slower side)."""
             for start in range(0, len(to_issue), 5000):
                 payloads = []
                 for pair, invitation_id in zip(to_issue[start:start + 5000], ids[start:start + 5000], strict=True):
@@ -250,7 +248,7 @@ class JobFairs:
                 envelopes.extend(ev.registry.encode_many(SOURCE, ev.INVITATION_ISSUED, payloads))
 
         await session.flush()  # the session's pending changes, before the COPYs that bypass it
-        await insert_records(session, Invitation.__table__, INVITATION_COLUMNS, rows())  # COPY on PostgreSQL
+        await repository.add_invitations(session, rows())
         await self.outbox.add_all(session, envelopes)
         return {"issued": len(to_issue), "revoked": len(revoked), "kept": len(kept)}
 

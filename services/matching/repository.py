@@ -3,12 +3,14 @@ readmodels.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.db import insert_records
 from services.matching.models import AllocationRun, Invitation, JobFair, ScoringModel
 
 
@@ -53,6 +55,16 @@ async def live_pairs(session: AsyncSession, fair_id: str, statuses: Sequence[str
     stmt = (select(Invitation.id, Invitation.candidate_id, Invitation.vacancy_id, Invitation.slot_id)
             .where(Invitation.fair_id == fair_id, Invitation.status.in_(statuses)).order_by(Invitation.id))
     return list((await session.execute(stmt)).all())
+
+
+# A new invitation's row for add_invitations: a tuple in this order.
+INVITATION_COLUMNS = ("id", "fair_id", "run_id", "candidate_id", "candidate_centre_id", "vacancy_id", "employer_id",
+                      "slot_id", "score", "factors", "priority", "status", "created_at", "updated_at")
+
+
+async def add_invitations(session: AsyncSession, rows: Iterable[tuple[Any, ...]]) -> None:
+    """New invitations (COPY on PostgreSQL, which takes a generator's rows as they come)."""
+    await insert_records(session, Invitation.__table__, INVITATION_COLUMNS, rows)
 
 
 async def revoke_invitations(session: AsyncSession, ids: Sequence[str], at: datetime) -> None:
