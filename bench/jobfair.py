@@ -37,7 +37,7 @@ def main() -> None:
         asyncio.run(publish_invitations(args.publish))
         return
     service = build(*population(args.candidates, args.vacancies))
-    ranked = service.top_n(50, 100)
+    ranked = service.top_n(50)
     vacancies = service.index.vacancies.rows
     priority = {c.candidate_id for c in service.index.candidates.rows.values()
                 if {"poor_household", "near_poor_household"} & set(c.priority_groups)}

@@ -68,9 +68,9 @@ async def run(command: str, args: argparse.Namespace) -> None:
         elif command == "top-n":
             await service.load(db)
             started = time.perf_counter()
-            result = service.top_n(args.n or settings.top_n, settings.top_n_retrieve)
-            print(f"top-{args.n or settings.top_n} for {len(result.ranked)} open vacancies in "
-                  f"{time.perf_counter() - started:.2f}s; exact for {result.exact_share:.1%}", file=sys.stderr)
+            result = service.top_n(args.n or settings.top_n)
+            print(f"top-{args.n or settings.top_n} for {len(result.vacancy_ids)} open vacancies in "
+                  f"{time.perf_counter() - started:.2f}s ({result.scored:,} pairs scored)", file=sys.stderr)
     finally:
         await db.dispose()
 

@@ -18,7 +18,6 @@ import numpy as np
 from scipy import sparse
 
 from services.matching.scoring import (
-    OCCUPATION_CREDIT,
     CandidateVector,
     VacancyVector,
     Weights,
@@ -27,6 +26,7 @@ from services.matching.scoring import (
     distance_km,
     explain,
     feature_space,
+    fit_score,
     level_factor,
     qualification_factor,
     rows_matrix,
@@ -60,13 +60,17 @@ class Places:
 
     def km(self, a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
         """Distances between place indexes (broadcast); NaN where a place is unknown (-1)."""
+        return self.table()[a, b]
+
+    def table(self) -> np.ndarray:
+        """Distances between every two places, with a last row and column of NaN for index -1."""
         if self._built != len(self._coords):
             self._built = len(self._coords)
             coords = np.array(self._coords, np.float64).reshape(-1, 2)
             self._km = distance_km(coords[:, None, 0], coords[:, None, 1], coords[None, :, 0], coords[None, :, 1])
             self._km = np.vstack([np.hstack([self._km, np.full((len(coords), 1), np.nan)]),
                                   np.full((1, len(coords) + 1), np.nan)])  # index -1: unknown
-        return self._km[a, b]
+        return self._km
 
 
 def code_of(value: str | None) -> int:
@@ -192,7 +196,6 @@ class MatchIndex:
                        priority_group: str | None = None) -> list[Match]:
         """The best ``limit`` candidates for a vacancy (exact: every candidate with R > 0 is scored)."""
         found: list[tuple[float, CandidateVector, float, dict[str, float], float, float]] = []
-        fit_w = self.weights.fit()
         for block in self.candidates.blocks():
             relevance = block.relevance(v.cols, v.vals)
             rows = np.flatnonzero((relevance > 0) & block.alive)
@@ -211,12 +214,12 @@ class MatchIndex:
             factors = np.vstack([
                 level_factor(a["level"], v.min_level),
                 qualification_factor(a["qualification"], v.min_qualification),
-                distance_factor(km, a["commute"], a["ward"] == code_of(v.ward),
+                distance_factor(km, a["commute"], (a["ward"] == code_of(v.ward)) & (a["ward"] >= 0),
                                 (a["district"] == code_of(v.district)) & (a["district"] >= 0)),
                 wage_factor(a["wage"], v.wage_top),
             ])
             boost = a["boost"] * (1.0 if v.accepts_priority else 0.0)
-            scores = combine(relevance_rows, fit_w @ factors, boost, self.weights.alpha)
+            scores = combine(relevance_rows, fit_score(self.weights, factors), boost, self.weights.alpha)
             top = _top(scores, limit)
             found += [(float(scores[i]), block.vectors[rows[i]], float(relevance_rows[i]),
                        dict(zip(("trade_level", "qualification", "distance", "wage"), factors[:, i].tolist(), strict=True)),
@@ -226,7 +229,6 @@ class MatchIndex:
     def vacancies_for(self, c: CandidateVector, limit: int, max_km: float | None = None) -> list[Match]:
         """The best ``limit`` open vacancies for a candidate."""
         found: list[tuple[float, VacancyVector, float, dict[str, float], float, float]] = []
-        fit_w = self.weights.fit()
         boost_c = self.boost_of(c.priority_groups)
         for block in self.vacancies.blocks():
             relevance = block.relevance(c.cols, c.vals)
@@ -243,12 +245,12 @@ class MatchIndex:
             factors = np.vstack([
                 level_factor(np.full(len(rows), c.trade_level), a["min_level"]),
                 qualification_factor(np.full(len(rows), c.qualification), a["min_qualification"]),
-                distance_factor(km, c.commute_km, a["ward"] == code_of(c.ward),
+                distance_factor(km, c.commute_km, (a["ward"] == code_of(c.ward)) & (a["ward"] >= 0),
                                 (a["district"] == code_of(c.district)) & (a["district"] >= 0)),
                 wage_factor(np.full(len(rows), c.desired_wage), a["wage_top"]),
             ])
             boost = boost_c * a["accepts_priority"]
-            scores = combine(relevance_rows, fit_w @ factors, boost, self.weights.alpha)
+            scores = combine(relevance_rows, fit_score(self.weights, factors), boost, self.weights.alpha)
             top = _top(scores, limit)
             found += [(float(scores[i]), block.vectors[rows[i]], float(relevance_rows[i]),
                        dict(zip(("trade_level", "qualification", "distance", "wage"), factors[:, i].tolist(), strict=True)),
@@ -267,7 +269,7 @@ class MatchIndex:
             "wage": float(wage_factor(np.array(c.desired_wage), np.array(v.wage_top))),
         }
         boost = self.boost_of(c.priority_groups) if v.accepts_priority else 0.0
-        fit = float(self.weights.fit() @ np.array([factors[p] for p in ("trade_level", "qualification", "distance", "wage")]))
+        fit = float(fit_score(self.weights, [factors[p] for p in ("trade_level", "qualification", "distance", "wage")]))
         score = float(combine(np.array(relevance), np.array(fit), np.array(boost), self.weights.alpha))
         return Match(c, v, score, explain(c, v, relevance, factors, km, boost, score, self.weights))
 
@@ -290,8 +292,6 @@ class MatchIndex:
             "ward": np.array([code_of(c.ward) for c in vectors], np.int32),
             "district": np.array([code_of(c.district) for c in vectors], np.int32),
             "boost": np.array([self.boost_of(c.priority_groups) for c in vectors], np.float64),
-            "o2": np.array([([int(o[:2]) for o in dict.fromkeys(x[:2] for x in c.occupations)] + [-1, -1, -1])[:3]
-                            for c in vectors], np.int32).reshape(-1, 3),
             # position of the id in sorted order: ties in score are broken by id, as online
             "id_rank": np.argsort(np.argsort(np.array([c.candidate_id for c in vectors], dtype=object))).astype(np.int64),
         }
@@ -305,8 +305,6 @@ class MatchIndex:
             "ward": np.array([code_of(v.ward) for v in vectors], np.int32),
             "district": np.array([code_of(v.district) for v in vectors], np.int32),
             "accepts_priority": np.array([1.0 if v.accepts_priority else 0.0 for v in vectors], np.float64),
-            "o2": np.array([int(v.occupation[:2]) if v.occupation else -2 for v in vectors], np.int32),
-            "o2_credit": np.array([v.parts.get("occupation", 0.0) * OCCUPATION_CREDIT[2] for v in vectors], np.float64),
         }
 
 

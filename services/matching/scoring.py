@@ -305,6 +305,13 @@ def wage_factor(desired: np.ndarray, offered_top: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(desired) | np.isnan(offered_top), 1.0, np.clip(out, 0.0, 1.0))
 
 
+def fit_score(weights: Weights, factors: Any) -> Any:
+    """F = the weighted sum of the fit factors (trade level, qualification, distance, wage), summed
+    in this order everywhere — the batch (topn.py) too — so a pair scores the same to the bit."""
+    w = weights.fit()
+    return w[0] * factors[0] + w[1] * factors[1] + w[2] * factors[2] + w[3] * factors[3]
+
+
 def combine(relevance: np.ndarray, fit: np.ndarray, boost: np.ndarray, alpha: float) -> np.ndarray:
     return np.minimum(1.0, relevance * (alpha + (1.0 - alpha) * fit) * (1.0 + boost))
 
@@ -326,7 +333,7 @@ def explain(c: CandidateVector, v: VacancyVector, relevance: float, factors: dic
     return {
         "score": round(score, 4),
         "relevance": round(relevance, 4),
-        "fit": round(float(np.dot(weights.fit(), [factors[p] for p in FIT_PARTS])), 4),
+        "fit": round(float(fit_score(weights, [factors[p] for p in FIT_PARTS])), 4),
         "factors": {
             "must_skills": round(len(matched_must) / len(v.must), 4) if v.must else None,
             "nice_skills": round(len(matched_nice) / len(v.nice), 4) if v.nice else None,

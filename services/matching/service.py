@@ -9,8 +9,6 @@ from typing import Any
 
 import numpy as np
 import structlog
-from scipy import sparse
-from sparse_dot_topn import sp_matmul_topn
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,20 +17,15 @@ from kit.bus import Bus
 from kit.db import Database, after_commit
 from kit.events import Envelope, EventRegistry
 from services.matching import events as ev
-from services.matching import readmodels
+from services.matching import readmodels, topn
 from services.matching.index import Match, MatchIndex
 from services.matching.models import CandidateProfile, VacancyProfile
 from services.matching.scoring import (
     CandidateVector,
     Weights,
     candidate_vector,
-    combine,
     feature_space,
-    distance_factor,
-    level_factor,
-    qualification_factor,
     vacancy_vector,
-    wage_factor,
 )
 
 log = structlog.get_logger("matching")
@@ -63,8 +56,7 @@ class TopN:
     indptr: np.ndarray
     rows: np.ndarray
     scores: np.ndarray
-    retrieved_per_vacancy: int
-    exact_share: float  # share of vacancies whose top-N is provably the exact top-N
+    scored: int  # pairs scored in full to find them
 
     @property
     def ranked(self) -> dict[str, list[tuple[str, float]]]:
@@ -231,89 +223,21 @@ class MatchingService:
         }
 
     # ---- batch -----------------------------------------------------------------------------
-    def top_n(self, n: int = 50, retrieve: int = 400, threads: int = 2) -> TopN:
-        """Top-``n`` candidates of every open vacancy as one vectorised job: the ``retrieve`` best
-        by relevance (one sparse product, ``sp_matmul_topn``), re-ranked by the full score over
-        all retrieved pairs at once. A vacancy's list is provably exact when every candidate with
-        R > 0 was retrieved, or when its n-th score beats anything a candidate left out could
-        reach (the smallest retrieved R × (1 + the largest boost))."""
+    def top_n(self, n: int = 50, threads: int = 2) -> TopN:
+        """The exact top-``n`` candidates of every open vacancy, as the online ranking orders them
+        (services/matching/topn.py: one compiled pass that skips the candidates whose bound
+        cannot reach a vacancy's n-th score)."""
         index = self.index
         c_block, v_block = index.candidates.compacted(), index.vacancies.compacted()
-        vacancies, candidates = v_block.vectors, c_block.vectors
-        ids = np.array([c.candidate_id for c in candidates], dtype=object)
-        empty = np.empty(0, np.int64)
-        if not vacancies or not candidates:
-            return TopN([v.vacancy_id for v in vacancies], ids, np.zeros(len(vacancies) + 1, np.int64), empty,
-                        np.empty(0), retrieve, 1.0)
-        # Retrieval by relevance R without the broad 2-digit occupation groups (dense columns,
-        # added back per pair below), ties broken towards the same ward: R is made of a few
-        # discrete parts, so many candidates can share the best R and an arbitrary cut among
-        # them would lose the nearest. (In float64: the tie-break is taken back out exactly.)
-        narrow = sparse.diags((~feature_space().broad).astype(np.float64))
-        q = sparse.hstack([v_block.matrix @ narrow, _wards(v_block.arrays, TIE_BREAK)], format="csr")
-        xt = sparse.vstack([narrow @ c_block.matrix.T, _wards(c_block.arrays, 1.0).T], format="csr")
-        product = sp_matmul_topn(q, xt, top_n=retrieve, n_threads=threads if threads > 1 else None)
-        counts = np.diff(product.indptr)
-        pair_vacancy = np.repeat(np.arange(len(vacancies)), counts)
-        rows = product.indices.astype(np.int64)
-        c = {k: arr[rows] for k, arr in c_block.arrays.items()}
-        v = {k: arr[pair_vacancy] for k, arr in v_block.arrays.items()}
-        same_ward = (c["ward"] == v["ward"]) & (c["ward"] >= 0)
-        same_district = (c["district"] == v["district"]) & (c["district"] >= 0)
-        narrow_r = np.maximum(product.data - TIE_BREAK * same_ward, 0.0)
-        broad_match = (c["o2"] == v["o2"][:, None]).any(axis=1)
-        relevance = narrow_r + v["o2_credit"] * broad_match
-        km = index.places.km(c["place"], v["place"])
-        fit = index.weights.fit() @ np.vstack([
-            level_factor(c["level"], v["min_level"]),
-            qualification_factor(c["qualification"], v["min_qualification"]),
-            distance_factor(km, c["commute"], same_ward, same_district),
-            wage_factor(c["wage"], v["wage_top"]),
-        ])
-        scores = np.where(relevance > 1e-9, combine(relevance, fit, c["boost"] * v["accepts_priority"], index.weights.alpha), 0.0)
-        order = _rank_within_vacancy(pair_vacancy, scores, c["id_rank"])
-        position = np.arange(len(order)) - np.repeat(product.indptr[:-1], counts)
-        keep = order[position < n]
-        kept_counts = np.minimum(counts, n)
-        indptr = np.concatenate([[0], np.cumsum(kept_counts)])
-        # provable exactness per vacancy
-        # a candidate left out has at most the smallest retrieved narrow R (none when all with
-        # R > 0 were retrieved) plus the broad-group credit
-        nonempty = counts > 0
-        min_r = np.zeros(len(vacancies))
-        min_r[nonempty] = np.minimum.reduceat(narrow_r, product.indptr[:-1][nonempty])
-        min_r[counts < retrieve] = 0.0
-        nth = np.full(len(vacancies), -1.0)
-        full = kept_counts == n
-        nth[full] = scores[order[product.indptr[:-1][full] + n - 1]]
-        max_boost = max(index.boosts.values(), default=0.0)
-        bound = (min_r + v_block.arrays["o2_credit"]) * (1 + max_boost)
-        exact = nth >= bound
-        return TopN([x.vacancy_id for x in vacancies], ids, indptr, rows[keep], scores[keep], retrieve,
-                    float(exact.mean()))
-
-
-TIE_BREAK = 1e-4  # far below any difference in relevance between two distinct skill profiles
-
-
-def _wards(arrays: dict[str, np.ndarray], weight: float) -> sparse.csr_matrix:
-    """One-hot ward columns of a block's rows."""
-    n = len(arrays["ward"])
-    known = arrays["ward"] >= 0
-    return sparse.csr_matrix((np.full(int(known.sum()), weight), (np.arange(n)[known], arrays["ward"][known])),
-                             shape=(n, PLACE_COLUMNS))
-
-
-PLACE_COLUMNS = 1 << 16  # room for every ward and district code of the country (about 11,000)
-
-
-def _rank_within_vacancy(vacancy: np.ndarray, scores: np.ndarray, candidate_rank: np.ndarray) -> np.ndarray:
-    """Pair positions sorted by vacancy, then score (high first), then candidate id: one sort of
-    63-bit keys when they fit (scores to 2⁻²⁹), else a lexsort."""
-    if len(vacancy) and vacancy.max() < 2**16 and candidate_rank.max() < 2**18:
-        quantised = np.rint((1.0 - np.clip(scores, 0.0, 1.0)) * (2**29 - 1)).astype(np.int64)
-        return np.argsort((vacancy.astype(np.int64) << 47) | (quantised << 18) | candidate_rank, kind="stable")
-    return np.lexsort((candidate_rank, -scores, vacancy))
+        ids = np.array([c.candidate_id for c in c_block.vectors], dtype=object)
+        vacancy_ids = [v.vacancy_id for v in v_block.vectors]
+        if not vacancy_ids or not len(ids):
+            return TopN(vacancy_ids, ids, np.zeros(len(vacancy_ids) + 1, np.int64), np.empty(0, np.int64),
+                        np.empty(0), 0)
+        indptr, rows, scores, scored = topn.top_n(
+            v_block.matrix.tocsr(), v_block.arrays, c_block.matrix.tocsr(), c_block.arrays, feature_space().text_base,
+            index.places.table(), index.weights, n, threads)
+        return TopN(vacancy_ids, ids, indptr, rows, scores, int(scored.sum()))
 
 
 def owns(who: Principal, candidate: CandidateVector) -> bool:

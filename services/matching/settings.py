@@ -48,7 +48,6 @@ class MatchingSettings(ServiceSettings):
         description="score × (1 + the largest boost of the candidate's groups), when the vacancy accepts them",
     )
     top_n: int = Field(50, ge=1, le=1000, description="batch: candidates kept per open vacancy")
-    top_n_retrieve: int = Field(400, ge=1, description="batch: candidates retrieved by relevance before re-ranking")
     index_sync_interval_s: float = Field(
         0.5, gt=0, description="without consumers in this process: how often the index reads changed rows")
     index_compact_at: int = Field(1000, ge=10, description="recent changes held aside before the index is recompiled")

@@ -139,21 +139,3 @@ def test_protected_traits_never_change_a_score(trait: dict) -> None:
     assert boosted.explanation["relevance"] == round(MatchIndex(W, {}).score_pair(
         candidate_vector(candidate()), vacancy_vector(vacancy(), W)).explanation["relevance"], 4)
     assert boosted.explanation["priority_boost"]["boost"] == 0.08
-
-
-def test_batch_top_n_agrees_with_the_online_ranking() -> None:
-    from services.matching.service import MatchingService
-
-    service = MatchingService(W, BOOSTS)
-    service.index.candidates.load([
-        candidate_vector(candidate(candidate_id=f"c-{i:02d}", trade_level=1 + i % 7, lon=106.68 + i * 0.01,
-                                   ward_code=None, skills=candidate_data()["skills"][: 1 + i % 2]))
-        for i in range(40)
-    ])
-    service.index.vacancies.load([vacancy_vector(vacancy(vacancy_id=f"v-{j}", min_trade_level=1 + j), W) for j in range(5)])
-    result = service.top_n(n=10, retrieve=40)
-    assert result.exact_share == 1.0
-    for vacancy_id, ranked in result.ranked.items():
-        online = service.index.candidates_for(service.index.vacancies.get(vacancy_id), 10)
-        assert [c for c, _s in ranked] == [m.candidate.candidate_id for m in online]
-        assert [round(s, 6) for _c, s in ranked] == [round(m.score, 6) for m in online]

@@ -1,0 +1,256 @@
+"""Batch top-N: the exact best N candidates of every open vacancy by the full score, in one
+compiled pass (numba) over the candidates' posting lists.
+
+Candidates are grouped into *places*: the same coordinates, ward, legacy district and commute
+limit, so that for a given vacancy every candidate of a place has the same distance factor, and
+the fit of any of them is at most (the other factors at 1) a bound known per place. Posting
+lists are cut by place.
+
+For each vacancy, the places are visited from the best fit bound down, and within a place its
+feature columns from the heaviest down. A candidate met for the first time is scored in full —
+relevance R from its own row, summed exactly as the online ranking sums it, then the fit — and
+offered to a bounded heap of the N best. What a candidate not met yet could score is bounded:
+its R is at most the weight of the columns not read (for n-gram columns, their Euclidean norm,
+a candidate's text vector having norm 1), times its place's fit bound, times 1 + the largest
+boost. Once that is below the N-th score held, the rest of the place — and once it holds for a
+place read from its first column, every place after it — cannot change the list. So each list
+is the exact top-N of the online ranking (same scores, ties broken by candidate id), while most
+candidates sharing a skill with the vacancy are never looked at.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from scipy import sparse
+
+from services.matching.scoring import Weights, distance_factor
+
+# relative slack on the bounds, for R summed in float32 (a bound must never undercut a score)
+SLACK = 1e-6
+
+
+@numba.njit(cache=True, inline="always")
+def _worse(s_a: float, r_a: int, s_b: float, r_b: int) -> bool:
+    """Pair a ranks below pair b: lower score, or the same score and a later candidate id."""
+    return s_a < s_b or (s_a == s_b and r_a > r_b)
+
+
+@numba.njit(cache=True)
+def _sift_down(hs: np.ndarray, hr: np.ndarray, hk: np.ndarray, size: int, at: int) -> None:
+    """Restore the heap (worst pair at the root) below position ``at``."""
+    while True:
+        worst = at
+        for child in (2 * at + 1, 2 * at + 2):
+            if child < size and _worse(hs[child], hk[child], hs[worst], hk[worst]):
+                worst = child
+        if worst == at:
+            return
+        hs[at], hs[worst] = hs[worst], hs[at]
+        hr[at], hr[worst] = hr[worst], hr[at]
+        hk[at], hk[worst] = hk[worst], hk[at]
+        at = worst
+
+
+@numba.njit(cache=True)
+def _push(hs: np.ndarray, hr: np.ndarray, hk: np.ndarray, size: int, score: float, row: int, rank: int) -> int:
+    """Offer a pair to the heap of the best ``len(hs)``; returns the new size."""
+    if size < len(hs):
+        at = size
+        hs[at], hr[at], hk[at] = score, row, rank
+        while at > 0:
+            parent = (at - 1) // 2
+            if not _worse(hs[at], hk[at], hs[parent], hk[parent]):
+                break
+            hs[at], hs[parent] = hs[parent], hs[at]
+            hr[at], hr[parent] = hr[parent], hr[at]
+            hk[at], hk[parent] = hk[parent], hk[at]
+            at = parent
+        return size + 1
+    if _worse(hs[0], hk[0], score, rank):
+        hs[0], hr[0], hk[0] = score, row, rank
+        _sift_down(hs, hr, hk, size, 0)
+    return size
+
+
+@numba.njit(cache=True, inline="always")
+def _clip01(x: float) -> float:
+    return min(max(x, 0.0), 1.0)
+
+
+@numba.njit(cache=True)
+def _fit(level: float, min_level: float, qual: float, min_qual: float, distance: float, wage: float,
+         wage_top: float, w: np.ndarray) -> float:
+    """The fit F of one pair, as scoring.level_factor, qualification_factor and wage_factor
+    compute it, the distance factor given, weighted as scoring.fit_score."""
+    level_f = _clip01(1.0 - 0.3 * max(min_level - level, 0.0)) if min_level > 0 else 1.0
+    qual_f = _clip01(1.0 - 0.35 * max(min_qual - qual, 0.0))
+    if math.isnan(wage) or math.isnan(wage_top):
+        wage_f = 1.0
+    else:
+        wage_f = _clip01(1.0 - 2.0 * _clip01((wage - wage_top) / wage))
+    return w[0] * level_f + w[1] * qual_f + w[2] * distance + w[3] * wage_f
+
+
+RECORD = 8  # coded columns held inline per candidate
+
+
+@numba.njit(cache=True, parallel=True)
+def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, v_accepts,
+           record, record_data, binary, x_indptr, x_indices, x_data, t_indptr, t_indices, t_data, cand, group_boost,
+           p_indptr, p_rows, p_group, slot_max, group_dist, group_fit, text_base, width, w, alpha, n, threads):
+    n_vac = len(q_indptr) - 1
+    out_rows = np.full((n_vac, n), -1, np.int64)
+    out_scores = np.zeros((n_vac, n), np.float64)
+    counts = np.zeros(n_vac, np.int64)
+    met = np.zeros(n_vac, np.int64)
+    for t in numba.prange(threads):
+        seen = np.zeros((len(x_indptr) - 1 + 63) // 64, np.uint64)  # candidates met, as bits
+        touched = np.empty(len(x_indptr) - 1, np.int64)
+        dense = np.zeros(width, np.float32)  # the vacancy's query vector q, spread out
+        hs = np.empty(n, np.float64)
+        hr = np.empty(n, np.int64)
+        hk = np.empty(n, np.int64)
+        for i in range(t, n_vac, threads):
+            start, end = q_indptr[i], q_indptr[i + 1]
+            m = end - start
+            impact = np.empty(m, np.float64)
+            has_text = False
+            for k in range(m):
+                impact[k] = q_data[start + k] * slot_max[q_slot[start + k]]
+                dense[q_indices[start + k]] = q_data[start + k]
+                has_text = has_text or q_indices[start + k] >= text_base
+            order = np.argsort(-impact)
+            # bound[l]: the largest R of a candidate in none of the columns order[:l]
+            bound = np.zeros(m + 1, np.float64)
+            coded, text_sq = 0.0, 0.0
+            for l in range(m - 1, -1, -1):
+                k = start + order[l]
+                if q_indices[k] >= text_base:
+                    text_sq += float(q_data[k]) * float(q_data[k])
+                else:
+                    coded += impact[order[l]]
+                bound[l] = coded + math.sqrt(text_sq)
+            fits, dists = group_fit[v_key[i]], group_dist[v_key[i]]
+            best_fit = fits.max() * (1.0 + SLACK)
+            accepts = v_accepts[i]
+            size, scored, n_touched = 0, 0, 0
+            for l in range(m):
+                if size == n and min(1.0, bound[l] * best_fit) < hs[0]:
+                    break
+                k = start + order[l]
+                if q_data[k] <= 0:
+                    continue
+                slot = q_slot[k]
+                for p in range(p_indptr[slot], p_indptr[slot + 1]):
+                    g = p_group[p]
+                    fit_bound = fits[g] * (1.0 + SLACK)
+                    if size == n and min(1.0, bound[l] * fit_bound) < hs[0]:
+                        continue  # met first here, its R is at most bound[l]; or met before
+                    r = p_rows[p]
+                    word, bit = r >> 6, np.uint64(1) << np.uint64(r & 63)
+                    if seen[word] & bit:
+                        continue
+                    seen[word] |= bit
+                    touched[n_touched] = word
+                    n_touched += 1
+                    scored += 1
+                    # R as the online ranking sums it: float32, in ascending column order (adding
+                    # the zeros of columns the vacancy does not have changes no bit)
+                    rel = np.float32(0.0)
+                    inline = record[r]
+                    for j in range(RECORD):
+                        col = inline[j]
+                        if col < 0:
+                            break
+                        rel += (np.float32(1.0) if binary else record_data[r, j]) * dense[col]
+                    if inline[RECORD - 1] >= 0:  # a long row: the rest of it
+                        for a in range(x_indptr[r] + RECORD, x_indptr[r + 1]):
+                            rel += x_data[a] * dense[x_indices[a]]
+                    if has_text:
+                        for a in range(t_indptr[r], t_indptr[r + 1]):
+                            rel += t_data[a] * dense[t_indices[a]]
+                    if rel <= 0:
+                        continue
+                    relevance = float(rel)
+                    if size == n and min(1.0, relevance * fit_bound) < hs[0]:
+                        continue
+                    row = cand[r]  # level, qualification, desired wage, rank of the id
+                    fit = _fit(row[0], v_level[i], row[1], v_qual[i], dists[g], row[2], v_wage[i], w)
+                    score = min(1.0, relevance * (alpha + (1.0 - alpha) * fit) * (1.0 + group_boost[g] * accepts))
+                    size = _push(hs, hr, hk, size, score, r, int(row[3]))
+            for k in range(start, end):
+                dense[q_indices[k]] = 0.0
+            for k in range(n_touched):
+                seen[touched[k]] = 0
+            counts[i] = size
+            met[i] = scored
+            # best first: take the worst off the heap into the last free place
+            for last in range(size - 1, -1, -1):
+                out_scores[i, last], out_rows[i, last] = hs[0], hr[0]
+                hs[0], hr[0], hk[0] = hs[last], hr[last], hk[last]
+                _sift_down(hs, hr, hk, last, 0)
+    return out_rows, out_scores, counts, met
+
+
+def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sparse.csr_matrix,
+          c: dict[str, np.ndarray], text_base: int, km: np.ndarray, weights: Weights, n: int,
+          threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The exact top-``n`` of every vacancy (rows of ``vacancies``, scalars ``v``) among the
+    candidates (rows of ``candidates``, scalars ``c``): (indptr, candidate rows, scores), best
+    first, and per vacancy how many pairs were scored. ``km`` is the table of distances between
+    places, index -1 (an unknown place) being its last row and column."""
+    unknown = len(km) - 1
+    place_c = np.where(c["place"] < 0, unknown, c["place"])
+    place_v = np.where(v["place"] < 0, unknown, v["place"])
+    # groups: candidates alike for the distance factor and the boost, numbered together
+    commute_class = np.unique(c["commute"], return_inverse=True)[1]
+    boost_class = np.unique(-c["boost"], return_inverse=True)[1]  # the most boosted first
+    place_key = ((place_c.astype(np.int64) << 17 | (c["ward"] + 1)) << 17 | (c["district"] + 1)) << 6 | commute_class
+    key = boost_class.astype(np.int64) << 56 | place_key
+    first, group = np.unique(key, return_index=True, return_inverse=True)[1:]
+    perm = np.argsort(group, kind="stable")  # a group's rows side by side
+    candidates = candidates[perm]
+    coded, text = candidates[:, :text_base].tocsr(), candidates[:, text_base:].tocsr()
+    lengths = np.diff(coded.indptr)
+    # the first RECORD coded columns of each candidate inline, 16 bytes a candidate (their
+    # values too when some are not 1)
+    record = np.full((len(lengths), RECORD), -1, np.int16 if text_base < 2**15 else np.int32)
+    inline = np.arange(RECORD)[None, :] < lengths[:, None]
+    at = (coded.indptr[:-1, None] + np.arange(RECORD)[None, :])[inline]
+    record[inline] = coded.indices[at]
+    binary = bool((coded.data == 1).all())
+    record_data = np.zeros((1, RECORD) if binary else (len(lengths), RECORD), np.float32)
+    if not binary:
+        record_data[inline] = coded.data[at]
+    cand = np.column_stack([c["level"], c["qualification"], c["wage"], c["id_rank"]]).astype(np.float64)[perm]
+    # posting lists of the columns some vacancy uses
+    used = np.unique(vacancies.indices)
+    postings = candidates[:, used].tocsc()
+    slot_max = np.zeros(len(used), np.float64)
+    nonempty = np.diff(postings.indptr) > 0
+    slot_max[nonempty] = np.maximum.reduceat(postings.data, postings.indptr[:-1][nonempty])
+    # per kind of vacancy location, each group's distance factor and its bound on
+    # (α + (1 − α)·F)·(1 + boost)
+    vkeys, v_key = np.unique(np.column_stack([place_v, v["ward"], v["district"], v["accepts_priority"] > 0]).astype(np.int64),
+                             axis=0, return_inverse=True)
+    g_place, g_ward, g_district, g_boost = place_c[first], c["ward"][first], c["district"][first], c["boost"][first]
+    group_dist = distance_factor(km[g_place[None, :], vkeys[:, 0:1]], c["commute"][first][None, :],
+                                 (g_ward[None, :] == vkeys[:, 1:2]) & (g_ward[None, :] >= 0),
+                                 (g_district[None, :] == vkeys[:, 2:3]) & (g_district[None, :] >= 0))
+    fw = weights.fit()
+    group_fit = ((weights.alpha + (1.0 - weights.alpha) * (fw[0] + fw[1] + fw[3] + fw[2] * group_dist))
+                 * (1.0 + g_boost[None, :] * vkeys[:, 3:4]))
+    rows, scores, counts, met = _top_n(
+        vacancies.indptr, vacancies.indices, np.searchsorted(used, vacancies.indices), vacancies.data.astype(np.float32),
+        v_key.ravel(), v["min_level"], v["min_qualification"], v["wage_top"], v["accepts_priority"],
+        record, record_data, binary, coded.indptr, coded.indices, coded.data.astype(np.float32),
+        text.indptr, text.indices + text_base, text.data.astype(np.float32), cand,
+        g_boost.astype(np.float64), postings.indptr, postings.indices, group[perm][postings.indices].astype(np.int32), slot_max,
+        np.ascontiguousarray(group_dist, np.float64), group_fit, text_base, candidates.shape[1],
+        np.ascontiguousarray(fw, np.float64), float(weights.alpha), int(n), max(1, int(threads)))
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    keep = np.arange(n)[None, :] < counts[:, None]
+    return indptr, perm[rows[keep]], scores[keep], met
