@@ -235,7 +235,7 @@ class MatchingService:
             return TopN(vacancy_ids, ids, np.zeros(len(vacancy_ids) + 1, np.int64), np.empty(0, np.int64),
                         np.empty(0), 0)
         indptr, rows, scores, scored = topn.top_n(
-            v_block.matrix.tocsr(), v_block.arrays, c_block.matrix.tocsr(), c_block.arrays, feature_space().text_base,
+            v_block.matrix.tocsr(), v_block.arrays, c_block.matrix, c_block.arrays, feature_space().text_base,
             index.places.table(), index.weights, n, threads)
         return TopN(vacancy_ids, ids, indptr, rows, scores, int(scored.sum()))
 

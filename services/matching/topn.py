@@ -38,23 +38,24 @@ def _worse(s_a: float, r_a: int, s_b: float, r_b: int) -> bool:
     return s_a < s_b or (s_a == s_b and r_a > r_b)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _sift_down(hs: np.ndarray, hr: np.ndarray, hk: np.ndarray, size: int, at: int) -> None:
-    """Restore the heap (worst pair at the root) below position ``at``."""
+    """Restore the heap (worst pair at the root) below position ``at``, moving the pair there down."""
+    s, r, k = hs[at], hr[at], hk[at]
     while True:
-        worst = at
-        for child in (2 * at + 1, 2 * at + 2):
-            if child < size and _worse(hs[child], hk[child], hs[worst], hk[worst]):
-                worst = child
-        if worst == at:
-            return
-        hs[at], hs[worst] = hs[worst], hs[at]
-        hr[at], hr[worst] = hr[worst], hr[at]
-        hk[at], hk[worst] = hk[worst], hk[at]
-        at = worst
+        child = 2 * at + 1
+        if child >= size:
+            break
+        if child + 1 < size and _worse(hs[child + 1], hk[child + 1], hs[child], hk[child]):
+            child += 1
+        if not _worse(hs[child], hk[child], s, k):
+            break
+        hs[at], hr[at], hk[at] = hs[child], hr[child], hk[child]
+        at = child
+    hs[at], hr[at], hk[at] = s, r, k
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _push(hs: np.ndarray, hr: np.ndarray, hk: np.ndarray, size: int, score: float, row: int, rank: int) -> int:
     """Offer a pair to the heap of the best ``len(hs)``; returns the new size."""
     if size < len(hs):
@@ -80,7 +81,7 @@ def _clip01(x: float) -> float:
     return min(max(x, 0.0), 1.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _fit(level: float, min_level: float, qual: float, min_qual: float, distance: float, wage: float,
          wage_top: float, w: np.ndarray) -> float:
     """The fit F of one pair, as scoring.level_factor, qualification_factor and wage_factor
@@ -94,21 +95,29 @@ def _fit(level: float, min_level: float, qual: float, min_qual: float, distance:
     return w[0] * level_f + w[1] * qual_f + w[2] * distance + w[3] * wage_f
 
 
-RECORD = 8  # coded columns held inline per candidate
+@numba.njit(cache=True)
+def _bitsets(p_indptr: np.ndarray, p_rows: np.ndarray, slots: int, candidates: int) -> np.ndarray:
+    """One bit per candidate for each of the first ``slots`` posting lists: who has the column."""
+    bits = np.zeros((slots, (candidates + 63) // 64), np.uint64)
+    for slot in range(slots):
+        for p in range(p_indptr[slot], p_indptr[slot + 1]):
+            r = p_rows[p]
+            bits[slot, r >> 6] |= np.uint64(1) << np.uint64(r & 63)
+    return bits
 
 
 @numba.njit(cache=True, parallel=True)
 def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, v_accepts,
-           record, record_data, binary, x_indptr, x_indices, x_data, t_indptr, t_indices, t_data, cand, group_boost,
-           p_indptr, p_rows, p_group, slot_max, group_dist, group_fit, text_base, width, w, alpha, n, threads):
+           bits, t_indptr, t_indices, t_data, n_cand, group_boost,
+           p_indptr, p_rows, p_group, p_level, p_qual, p_wage, p_rank, slot_max, group_dist, group_fit, text_base, width, w, alpha, n, threads):
     n_vac = len(q_indptr) - 1
     out_rows = np.full((n_vac, n), -1, np.int64)
     out_scores = np.zeros((n_vac, n), np.float64)
     counts = np.zeros(n_vac, np.int64)
     met = np.zeros(n_vac, np.int64)
     for t in numba.prange(threads):
-        seen = np.zeros((len(x_indptr) - 1 + 63) // 64, np.uint64)  # candidates met, as bits
-        touched = np.empty(len(x_indptr) - 1, np.int64)
+        seen = np.zeros((n_cand + 63) // 64, np.uint64)  # candidates met, as bits
+        touched = np.empty(n_cand, np.int64)
         dense = np.zeros(width, np.float32)  # the vacancy's query vector q, spread out
         hs = np.empty(n, np.float64)
         hr = np.empty(n, np.int64)
@@ -123,6 +132,9 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                 dense[q_indices[start + k]] = q_data[start + k]
                 has_text = has_text or q_indices[start + k] >= text_base
             order = np.argsort(-impact)
+            text_at = start
+            while text_at < end and q_indices[text_at] < text_base:
+                text_at += 1
             # bound[l]: the largest R of a candidate in none of the columns order[:l]
             bound = np.zeros(m + 1, np.float64)
             coded, text_sq = 0.0, 0.0
@@ -150,7 +162,8 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                     if size == n and min(1.0, bound[l] * fit_bound) < hs[0]:
                         continue  # met first here, its R is at most bound[l]; or met before
                     r = p_rows[p]
-                    word, bit = r >> 6, np.uint64(1) << np.uint64(r & 63)
+                    word, bit_at = r >> 6, np.uint64(r & 63)
+                    bit = np.uint64(1) << bit_at
                     if seen[word] & bit:
                         continue
                     seen[word] |= bit
@@ -160,15 +173,8 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                     # R as the online ranking sums it: float32, in ascending column order (adding
                     # the zeros of columns the vacancy does not have changes no bit)
                     rel = np.float32(0.0)
-                    inline = record[r]
-                    for j in range(RECORD):
-                        col = inline[j]
-                        if col < 0:
-                            break
-                        rel += (np.float32(1.0) if binary else record_data[r, j]) * dense[col]
-                    if inline[RECORD - 1] >= 0:  # a long row: the rest of it
-                        for a in range(x_indptr[r] + RECORD, x_indptr[r + 1]):
-                            rel += x_data[a] * dense[x_indices[a]]
+                    for k in range(start, text_at):  # coded: 1 where the candidate has the column
+                        rel += q_data[k] * np.float32((bits[q_slot[k], word] >> bit_at) & np.uint64(1))
                     if has_text:
                         for a in range(t_indptr[r], t_indptr[r + 1]):
                             rel += t_data[a] * dense[t_indices[a]]
@@ -177,10 +183,9 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                     relevance = float(rel)
                     if size == n and min(1.0, relevance * fit_bound) < hs[0]:
                         continue
-                    row = cand[r]  # level, qualification, desired wage, rank of the id
-                    fit = _fit(row[0], v_level[i], row[1], v_qual[i], dists[g], row[2], v_wage[i], w)
+                    fit = _fit(float(p_level[p]), v_level[i], float(p_qual[p]), v_qual[i], dists[g], p_wage[p], v_wage[i], w)
                     score = min(1.0, relevance * (alpha + (1.0 - alpha) * fit) * (1.0 + group_boost[g] * accepts))
-                    size = _push(hs, hr, hk, size, score, r, int(row[3]))
+                    size = _push(hs, hr, hk, size, score, r, p_rank[p])
             for k in range(start, end):
                 dense[q_indices[k]] = 0.0
             for k in range(n_touched):
@@ -195,7 +200,7 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
     return out_rows, out_scores, counts, met
 
 
-def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sparse.csr_matrix,
+def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sparse.csc_matrix,
           c: dict[str, np.ndarray], text_base: int, km: np.ndarray, weights: Weights, n: int,
           threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The exact top-``n`` of every vacancy (rows of ``vacancies``, scalars ``v``) among the
@@ -205,33 +210,27 @@ def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sp
     unknown = len(km) - 1
     place_c = np.where(c["place"] < 0, unknown, c["place"])
     place_v = np.where(v["place"] < 0, unknown, v["place"])
-    # groups: candidates alike for the distance factor and the boost, numbered together
+    # groups: candidates alike for the distance factor and the boost; the candidates are
+    # renumbered group by group (the most boosted first, whose scores raise the bar early),
+    # so that a posting list is read in that order and its neighbours are close in memory
     commute_class = np.unique(c["commute"], return_inverse=True)[1]
-    boost_class = np.unique(-c["boost"], return_inverse=True)[1]  # the most boosted first
-    place_key = ((place_c.astype(np.int64) << 17 | (c["ward"] + 1)) << 17 | (c["district"] + 1)) << 6 | commute_class
-    key = boost_class.astype(np.int64) << 56 | place_key
+    boost_class = np.unique(-c["boost"], return_inverse=True)[1]
+    key = boost_class.astype(np.int64) << 56 | ((place_c.astype(np.int64) << 17 | (c["ward"] + 1)) << 17 | (c["district"] + 1)) << 6 | commute_class
     first, group = np.unique(key, return_index=True, return_inverse=True)[1:]
-    perm = np.argsort(group, kind="stable")  # a group's rows side by side
-    candidates = candidates[perm]
-    coded, text = candidates[:, :text_base].tocsr(), candidates[:, text_base:].tocsr()
-    lengths = np.diff(coded.indptr)
-    # the first RECORD coded columns of each candidate inline, 16 bytes a candidate (their
-    # values too when some are not 1)
-    record = np.full((len(lengths), RECORD), -1, np.int16 if text_base < 2**15 else np.int32)
-    inline = np.arange(RECORD)[None, :] < lengths[:, None]
-    at = (coded.indptr[:-1, None] + np.arange(RECORD)[None, :])[inline]
-    record[inline] = coded.indices[at]
-    binary = bool((coded.data == 1).all())
-    record_data = np.zeros((1, RECORD) if binary else (len(lengths), RECORD), np.float32)
-    if not binary:
-        record_data[inline] = coded.data[at]
-    cand = np.column_stack([c["level"], c["qualification"], c["wage"], c["id_rank"]]).astype(np.float64)[perm]
-    # posting lists of the columns some vacancy uses
+    perm = np.argsort(group, kind="stable")
+    # posting lists of the columns some vacancy uses; the coded ones also as bitsets
     used = np.unique(vacancies.indices)
-    postings = candidates[:, used].tocsc()
+    coded = int(np.searchsorted(used, text_base))
+    postings = candidates[:, used][perm]
+    postings.sort_indices()
+    if (postings.data[:postings.indptr[coded]] != 1).any():
+        raise ValueError("coded features (skills, occupation groups) are expected to be 0 or 1")
     slot_max = np.zeros(len(used), np.float64)
     nonempty = np.diff(postings.indptr) > 0
     slot_max[nonempty] = np.maximum.reduceat(postings.data, postings.indptr[:-1][nonempty])
+    bits = _bitsets(postings.indptr, postings.indices, coded, len(perm))
+    # the candidates' n-gram rows, in the columns some vacancy uses
+    text = postings[:, coded:].tocsr()
     # per kind of vacancy location, each group's distance factor and its bound on
     # (α + (1 − α)·F)·(1 + boost)
     vkeys, v_key = np.unique(np.column_stack([place_v, v["ward"], v["district"], v["accepts_priority"] > 0]).astype(np.int64),
@@ -243,12 +242,14 @@ def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sp
     fw = weights.fit()
     group_fit = ((weights.alpha + (1.0 - weights.alpha) * (fw[0] + fw[1] + fw[3] + fw[2] * group_dist))
                  * (1.0 + g_boost[None, :] * vkeys[:, 3:4]))
+    # what the fit needs of a candidate, along the posting lists (read in their order)
+    at = perm[postings.indices]
     rows, scores, counts, met = _top_n(
         vacancies.indptr, vacancies.indices, np.searchsorted(used, vacancies.indices), vacancies.data.astype(np.float32),
         v_key.ravel(), v["min_level"], v["min_qualification"], v["wage_top"], v["accepts_priority"],
-        record, record_data, binary, coded.indptr, coded.indices, coded.data.astype(np.float32),
-        text.indptr, text.indices + text_base, text.data.astype(np.float32), cand,
-        g_boost.astype(np.float64), postings.indptr, postings.indices, group[perm][postings.indices].astype(np.int32), slot_max,
+        bits, text.indptr, used[coded:][text.indices], text.data.astype(np.float32), candidates.shape[0],
+        g_boost.astype(np.float64), postings.indptr, postings.indices, group[at].astype(np.int32), c["level"][at].astype(np.int8),
+        c["qualification"][at].astype(np.int8), c["wage"][at].astype(np.float64), c["id_rank"][at].astype(np.int64), slot_max,
         np.ascontiguousarray(group_dist, np.float64), group_fit, text_base, candidates.shape[1],
         np.ascontiguousarray(fw, np.float64), float(weights.alpha), int(n), max(1, int(threads)))
     indptr = np.concatenate([[0], np.cumsum(counts)])
