@@ -98,11 +98,11 @@ def _fit(level: float, min_level: float, qual: float, min_qual: float, distance:
 @numba.njit(cache=True)
 def _bitsets(p_indptr: np.ndarray, p_rows: np.ndarray, slots: int, candidates: int) -> np.ndarray:
     """One bit per candidate for each of the first ``slots`` posting lists: who has the column."""
-    bits = np.zeros((slots, (candidates + 63) // 64), np.uint64)
+    bits = np.zeros((slots, (candidates + 63) // 64), np.int64)
     for slot in range(slots):
         for p in range(p_indptr[slot], p_indptr[slot + 1]):
             r = p_rows[p]
-            bits[slot, r >> 6] |= np.uint64(1) << np.uint64(r & 63)
+            bits[slot, r >> 6] |= np.int64(1) << (r & 63)
     return bits
 
 
@@ -116,7 +116,7 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
     counts = np.zeros(n_vac, np.int64)
     met = np.zeros(n_vac, np.int64)
     for t in numba.prange(threads):
-        seen = np.zeros((n_cand + 63) // 64, np.uint64)  # candidates met, as bits
+        seen = np.zeros((n_cand + 63) // 64, np.int64)  # candidates met, as bits
         touched = np.empty(n_cand, np.int64)
         dense = np.zeros(width, np.float32)  # the vacancy's query vector q, spread out
         hs = np.empty(n, np.float64)
@@ -162,29 +162,32 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                     if size == n and min(1.0, bound[l] * fit_bound) < hs[0]:
                         continue  # met first here, its R is at most bound[l]; or met before
                     r = p_rows[p]
-                    word, bit_at = r >> 6, np.uint64(r & 63)
-                    bit = np.uint64(1) << bit_at
+                    word, bit_at = r >> 6, r & 63
+                    bit = np.int64(1) << bit_at
                     if seen[word] & bit:
                         continue
                     seen[word] |= bit
                     touched[n_touched] = word
                     n_touched += 1
+                    # the fit first (a few operations on what the posting list carries): with R
+                    # at most bound[l], it may already rule the candidate out
+                    fit = _fit(float(p_level[p]), v_level[i], float(p_qual[p]), v_qual[i], dists[g], p_wage[p], v_wage[i], w)
+                    boost = group_boost[g] * accepts
+                    if size == n and min(1.0, bound[l] * (alpha + (1.0 - alpha) * fit) * (1.0 + boost) * (1.0 + SLACK)) < hs[0]:
+                        continue
                     scored += 1
                     # R as the online ranking sums it: float32, in ascending column order (adding
                     # the zeros of columns the vacancy does not have changes no bit)
                     rel = np.float32(0.0)
                     for k in range(start, text_at):  # coded: 1 where the candidate has the column
-                        rel += q_data[k] * np.float32((bits[q_slot[k], word] >> bit_at) & np.uint64(1))
+                        if (bits[q_slot[k], word] >> bit_at) & 1:
+                            rel += q_data[k]
                     if has_text:
                         for a in range(t_indptr[r], t_indptr[r + 1]):
                             rel += t_data[a] * dense[t_indices[a]]
                     if rel <= 0:
                         continue
-                    relevance = float(rel)
-                    if size == n and min(1.0, relevance * fit_bound) < hs[0]:
-                        continue
-                    fit = _fit(float(p_level[p]), v_level[i], float(p_qual[p]), v_qual[i], dists[g], p_wage[p], v_wage[i], w)
-                    score = min(1.0, relevance * (alpha + (1.0 - alpha) * fit) * (1.0 + group_boost[g] * accepts))
+                    score = min(1.0, float(rel) * (alpha + (1.0 - alpha) * fit) * (1.0 + boost))
                     size = _push(hs, hr, hk, size, score, r, p_rank[p])
             for k in range(start, end):
                 dense[q_indices[k]] = 0.0
@@ -221,8 +224,7 @@ def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sp
     # posting lists of the columns some vacancy uses; the coded ones also as bitsets
     used = np.unique(vacancies.indices)
     coded = int(np.searchsorted(used, text_base))
-    postings = candidates[:, used][perm]
-    postings.sort_indices()
+    postings = candidates[:, used].tocsr()[perm].tocsc()  # renumbered; sorted by construction
     if (postings.data[:postings.indptr[coded]] != 1).any():
         raise ValueError("coded features (skills, occupation groups) are expected to be 0 or 1")
     slot_max = np.zeros(len(used), np.float64)
@@ -233,8 +235,9 @@ def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sp
     text = postings[:, coded:].tocsr()
     # per kind of vacancy location, each group's distance factor and its bound on
     # (α + (1 − α)·F)·(1 + boost)
-    vkeys, v_key = np.unique(np.column_stack([place_v, v["ward"], v["district"], v["accepts_priority"] > 0]).astype(np.int64),
-                             axis=0, return_inverse=True)
+    v_code = ((place_v.astype(np.int64) << 18 | (v["ward"] + 1)) << 18 | (v["district"] + 1)) << 1 | (v["accepts_priority"] > 0)
+    codes, v_key = np.unique(v_code, return_inverse=True)
+    vkeys = np.column_stack([codes >> 37, (codes >> 19 & (2**18 - 1)) - 1, (codes >> 1 & (2**18 - 1)) - 1, codes & 1])
     g_place, g_ward, g_district, g_boost = place_c[first], c["ward"][first], c["district"][first], c["boost"][first]
     group_dist = distance_factor(km[g_place[None, :], vkeys[:, 0:1]], c["commute"][first][None, :],
                                  (g_ward[None, :] == vkeys[:, 1:2]) & (g_ward[None, :] >= 0),
