@@ -39,9 +39,9 @@ def _worse(s_a: float, r_a: int, s_b: float, r_b: int) -> bool:
 
 
 @numba.njit(cache=True, inline="always")
-def _sift_down(hs: np.ndarray, hr: np.ndarray, hk: np.ndarray, size: int, at: int) -> None:
+def _sift_down(hs: np.ndarray, hk: np.ndarray, size: int, at: int) -> None:
     """Restore the heap (worst pair at the root) below position ``at``, moving the pair there down."""
-    s, r, k = hs[at], hr[at], hk[at]
+    s, k = hs[at], hk[at]
     while True:
         child = 2 * at + 1
         if child >= size:
@@ -50,29 +50,28 @@ def _sift_down(hs: np.ndarray, hr: np.ndarray, hk: np.ndarray, size: int, at: in
             child += 1
         if not _worse(hs[child], hk[child], s, k):
             break
-        hs[at], hr[at], hk[at] = hs[child], hr[child], hk[child]
+        hs[at], hk[at] = hs[child], hk[child]
         at = child
-    hs[at], hr[at], hk[at] = s, r, k
+    hs[at], hk[at] = s, k
 
 
 @numba.njit(cache=True, inline="always")
-def _push(hs: np.ndarray, hr: np.ndarray, hk: np.ndarray, size: int, score: float, row: int, rank: int) -> int:
-    """Offer a pair to the heap of the best ``len(hs)``; returns the new size."""
+def _push(hs: np.ndarray, hk: np.ndarray, size: int, score: float, rank: int) -> int:
+    """Offer a pair (its score, the rank of the candidate's id) to the heap of the best
+    ``len(hs)``; returns the new size."""
     if size < len(hs):
         at = size
-        hs[at], hr[at], hk[at] = score, row, rank
         while at > 0:
             parent = (at - 1) // 2
-            if not _worse(hs[at], hk[at], hs[parent], hk[parent]):
+            if not _worse(score, rank, hs[parent], hk[parent]):
                 break
-            hs[at], hs[parent] = hs[parent], hs[at]
-            hr[at], hr[parent] = hr[parent], hr[at]
-            hk[at], hk[parent] = hk[parent], hk[at]
+            hs[at], hk[at] = hs[parent], hk[parent]
             at = parent
+        hs[at], hk[at] = score, rank
         return size + 1
     if _worse(hs[0], hk[0], score, rank):
-        hs[0], hr[0], hk[0] = score, row, rank
-        _sift_down(hs, hr, hk, size, 0)
+        hs[0], hk[0] = score, rank
+        _sift_down(hs, hk, size, 0)
     return size
 
 
@@ -120,7 +119,6 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
         touched = np.empty(n_cand, np.int64)
         dense = np.zeros(width, np.float32)  # the vacancy's query vector q, spread out
         hs = np.empty(n, np.float64)
-        hr = np.empty(n, np.int64)
         hk = np.empty(n, np.int64)
         for i in range(t, n_vac, threads):
             start, end = q_indptr[i], q_indptr[i + 1]
@@ -188,7 +186,7 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                     if rel <= 0:
                         continue
                     score = min(1.0, float(rel) * (alpha + (1.0 - alpha) * fit) * (1.0 + boost))
-                    size = _push(hs, hr, hk, size, score, r, p_rank[p])
+                    size = _push(hs, hk, size, score, p_rank[p])
             for k in range(start, end):
                 dense[q_indices[k]] = 0.0
             for k in range(n_touched):
@@ -197,9 +195,9 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
             met[i] = scored
             # best first: take the worst off the heap into the last free place
             for last in range(size - 1, -1, -1):
-                out_scores[i, last], out_rows[i, last] = hs[0], hr[0]
-                hs[0], hr[0], hk[0] = hs[last], hr[last], hk[last]
-                _sift_down(hs, hr, hk, last, 0)
+                out_scores[i, last], out_rows[i, last] = hs[0], hk[0]
+                hs[0], hk[0] = hs[last], hk[last]
+                _sift_down(hs, hk, last, 0)
     return out_rows, out_scores, counts, met
 
 
@@ -257,4 +255,6 @@ def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sp
         np.ascontiguousarray(fw, np.float64), float(weights.alpha), int(n), max(1, int(threads)))
     indptr = np.concatenate([[0], np.cumsum(counts)])
     keep = np.arange(n)[None, :] < counts[:, None]
-    return indptr, perm[rows[keep]], scores[keep], met
+    row_of_rank = np.empty(len(perm), np.int64)
+    row_of_rank[c["id_rank"]] = np.arange(len(perm))
+    return indptr, row_of_rank[rows[keep]], scores[keep], met
