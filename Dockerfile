@@ -15,7 +15,8 @@ FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app joblink \
  && mkdir -p /run/joblink && chown 10001 /run/joblink
 COPY --from=build /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 JOBLINK_VAR=/tmp/joblink
+# the batch top-N kernel is compiled once and cached (the root filesystem is read-only)
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 JOBLINK_VAR=/tmp/joblink NUMBA_CACHE_DIR=/tmp/joblink/numba
 WORKDIR /app
 USER 10001
 EXPOSE 8000

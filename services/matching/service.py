@@ -69,6 +69,8 @@ class TopN:
 class MatchingService:
     def __init__(self, weights: Weights, boosts: dict[str, float], compact_at: int = 1000) -> None:
         self.index = MatchIndex(weights, boosts, compact_at)
+        # the batch layout of one version of the index: (its blocks, places, weights, ids, layout)
+        self._batch: tuple[Any, ...] | None = None
 
     @property
     def weights(self) -> Weights:
@@ -226,17 +228,22 @@ class MatchingService:
     def top_n(self, n: int = 50, threads: int = 2) -> TopN:
         """The exact top-``n`` candidates of every open vacancy, as the online ranking orders them
         (services/matching/topn.py: one compiled pass that skips the candidates whose bound
-        cannot reach a vacancy's n-th score)."""
+        cannot reach a vacancy's n-th score). Its layout is prepared once per version of the
+        index and reused by the next runs."""
         index = self.index
         c_block, v_block = index.candidates.compacted(), index.vacancies.compacted()
-        ids = np.array([c.candidate_id for c in c_block.vectors], dtype=object)
         vacancy_ids = [v.vacancy_id for v in v_block.vectors]
-        if not vacancy_ids or not len(ids):
-            return TopN(vacancy_ids, ids, np.zeros(len(vacancy_ids) + 1, np.int64), np.empty(0, np.int64),
-                        np.empty(0), 0)
-        indptr, rows, scores, scored = topn.top_n(
-            v_block.matrix.tocsr(), v_block.arrays, c_block.matrix, c_block.arrays, feature_space().text_base,
-            index.places.table(), index.weights, n, threads)
+        if not vacancy_ids or not c_block.vectors:
+            return TopN(vacancy_ids, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
+                        np.zeros(len(vacancy_ids) + 1, np.int64), np.empty(0, np.int64), np.empty(0), 0)
+        km = index.places.table()
+        cached = self._batch
+        if not (cached and cached[0] is c_block and cached[1] is v_block and cached[2] is km and cached[3] == index.weights):
+            cached = self._batch = (c_block, v_block, km, index.weights, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
+                                    topn.prepare(v_block.matrix.tocsr(), v_block.arrays, c_block.matrix, c_block.arrays,
+                                                 feature_space().text_base, km, index.weights))
+        ids, layout = cached[4], cached[5]
+        indptr, rows, scores, scored = topn.top_n(layout, n, threads)
         return TopN(vacancy_ids, ids, indptr, rows, scores, int(scored.sum()))
 
 

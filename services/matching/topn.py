@@ -21,6 +21,7 @@ candidates sharing a skill with the vacancy are never looked at.
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -201,13 +202,18 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
     return out_rows, out_scores, counts, met
 
 
-def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sparse.csc_matrix,
-          c: dict[str, np.ndarray], text_base: int, km: np.ndarray, weights: Weights, n: int,
-          threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The exact top-``n`` of every vacancy (rows of ``vacancies``, scalars ``v``) among the
-    candidates (rows of ``candidates``, scalars ``c``): (indptr, candidate rows, scores), best
-    first, and per vacancy how many pairs were scored. ``km`` is the table of distances between
-    places, index -1 (an unknown place) being its last row and column."""
+class Layout(NamedTuple):
+    """What the kernel reads, prepared once per version of the index (see ``prepare``)."""
+
+    arguments: tuple[Any, ...]   # of _top_n, before n and threads
+    row_of_rank: np.ndarray      # candidate row of each id rank
+
+
+def prepare(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sparse.csc_matrix,
+            c: dict[str, np.ndarray], text_base: int, km: np.ndarray, weights: Weights) -> Layout:
+    """The vacancies (rows of ``vacancies``, scalars ``v``) and candidates (rows of
+    ``candidates``, scalars ``c``) laid out for ``top_n``. ``km`` is the table of distances
+    between places, index -1 (an unknown place) being its last row and column."""
     unknown = len(km) - 1
     place_c = np.where(c["place"] < 0, unknown, c["place"])
     place_v = np.where(v["place"] < 0, unknown, v["place"])
@@ -245,16 +251,23 @@ def top_n(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sp
                  * (1.0 + g_boost[None, :] * vkeys[:, 3:4]))
     # what the fit needs of a candidate, along the posting lists (read in their order)
     at = perm[postings.indices]
-    rows, scores, counts, met = _top_n(
+    arguments = (
         vacancies.indptr, vacancies.indices, np.searchsorted(used, vacancies.indices), vacancies.data.astype(np.float32),
         v_key.ravel(), v["min_level"], v["min_qualification"], v["wage_top"], v["accepts_priority"],
         bits, text.indptr, used[coded:][text.indices], text.data.astype(np.float32), candidates.shape[0],
         g_boost.astype(np.float64), postings.indptr, postings.indices, group[at].astype(np.int32), c["level"][at].astype(np.int8),
         c["qualification"][at].astype(np.int8), c["wage"][at].astype(np.float64), c["id_rank"][at].astype(np.int64), slot_max,
         np.ascontiguousarray(group_dist, np.float64), group_fit, text_base, candidates.shape[1],
-        np.ascontiguousarray(fw, np.float64), float(weights.alpha), int(n), max(1, int(threads)))
-    indptr = np.concatenate([[0], np.cumsum(counts)])
-    keep = np.arange(n)[None, :] < counts[:, None]
+        np.ascontiguousarray(fw, np.float64), float(weights.alpha))
     row_of_rank = np.empty(len(perm), np.int64)
     row_of_rank[c["id_rank"]] = np.arange(len(perm))
-    return indptr, row_of_rank[rows[keep]], scores[keep], met
+    return Layout(arguments, row_of_rank)
+
+
+def top_n(layout: Layout, n: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The exact top-``n`` of every vacancy: (indptr, candidate rows, scores), best first, and per
+    vacancy how many pairs were scored (R computed)."""
+    ranks, scores, counts, scored = _top_n(*layout.arguments, int(n), max(1, int(threads)))
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    keep = np.arange(n)[None, :] < counts[:, None]
+    return indptr, layout.row_of_rank[ranks[keep]], scores[keep], scored

@@ -104,3 +104,17 @@ def test_an_empty_side_gives_empty_lists() -> None:
     s = MatchingService(W, BOOSTS)
     s.index.candidates.load([candidate_vector(candidate())])
     assert s.top_n(5).ranked == {}
+
+
+def test_a_change_to_the_index_is_in_the_next_run() -> None:
+    s = service()
+    first = s.top_n(5)
+    assert s.top_n(5).ranked == first.ranked  # the same index: its prepared layout is reused
+    best = candidate_vector(candidate(candidate_id="a-newcomer", skills=MANY_SKILLS, priority_groups=["poor_household"]))
+    s.index.candidates.upsert(best)
+    s.index.candidates.remove(first.ranked["x-many"][0][0])
+    ranked = s.top_n(5).ranked
+    assert ranked["x-many"][0][0] == "a-newcomer"
+    for vacancy_id in ("x-many", "x-twins", "x-free"):
+        online = s.index.candidates_for(s.index.vacancies.get(vacancy_id), 5)
+        assert ranked[vacancy_id] == [(m.candidate.candidate_id, m.score) for m in online]
