@@ -1,21 +1,22 @@
 """Batch top-N: the exact best N candidates of every open vacancy by the full score, in one
-compiled pass (numba) over the candidates' posting lists.
+compiled pass (numba, one vacancy at a time on each thread) over the candidates' posting lists.
 
-Candidates are grouped into *places*: the same coordinates, ward, legacy district and commute
-limit, so that for a given vacancy every candidate of a place has the same distance factor, and
-the fit of any of them is at most (the other factors at 1) a bound known per place. Posting
-lists are cut by place.
+A vacancy's feature columns are read from the heaviest down. Of a candidate not met in the
+columns already read, R is at most the weight of the columns left (for n-gram columns their
+Euclidean norm: a candidate's text vector has norm 1). Candidates are grouped by what decides
+their distance factor and boost — coordinates, ward, legacy district, commute limit, boost — so
+for each kind of vacancy location a group has a bound on the multiplier (α + (1 − α)·F)·(1 +
+boost) of R. Reading a posting, the candidate is passed over if its bounds cannot reach the
+N-th score held; otherwise its fit F is computed from the values the posting list carries
+(level, qualification, wage), the bound tried again, and only then R — a few bit tests, each
+coded column being also a bitset over the candidates, summed in float32 in column order exactly
+as the online ranking sums it — and the score, offered to a heap of the N best. A vacancy stops
+reading columns once the columns left could not lift anyone past its N-th score.
 
-For each vacancy, the places are visited from the best fit bound down, and within a place its
-feature columns from the heaviest down. A candidate met for the first time is scored in full —
-relevance R from its own row, summed exactly as the online ranking sums it, then the fit — and
-offered to a bounded heap of the N best. What a candidate not met yet could score is bounded:
-its R is at most the weight of the columns not read (for n-gram columns, their Euclidean norm,
-a candidate's text vector having norm 1), times its place's fit bound, times 1 + the largest
-boost. Once that is below the N-th score held, the rest of the place — and once it holds for a
-place read from its first column, every place after it — cannot change the list. So each list
-is the exact top-N of the online ranking (same scores, ties broken by candidate id), while most
-candidates sharing a skill with the vacancy are never looked at.
+Every list is therefore the exact top-N of the online ranking: the same scores to the bit, ties
+broken by candidate id; most candidates sharing a feature with the vacancy are never scored.
+Candidates are renumbered group by group, the most boosted first, so that a posting list is
+read in that order (high scores early raise the bar) with neighbours close in memory.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
            bits, t_indptr, t_indices, t_data, n_cand, group_boost,
            p_indptr, p_rows, p_group, p_level, p_qual, p_wage, p_rank, slot_max, group_dist, group_fit, text_base, width, w, alpha, n, threads):
     n_vac = len(q_indptr) - 1
-    out_rows = np.full((n_vac, n), -1, np.int64)
+    out_ranks = np.full((n_vac, n), -1, np.int64)
     out_scores = np.zeros((n_vac, n), np.float64)
     counts = np.zeros(n_vac, np.int64)
     met = np.zeros(n_vac, np.int64)
@@ -196,10 +197,10 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
             met[i] = scored
             # best first: take the worst off the heap into the last free place
             for last in range(size - 1, -1, -1):
-                out_scores[i, last], out_rows[i, last] = hs[0], hk[0]
+                out_scores[i, last], out_ranks[i, last] = hs[0], hk[0]
                 hs[0], hk[0] = hs[last], hk[last]
                 _sift_down(hs, hk, last, 0)
-    return out_rows, out_scores, counts, met
+    return out_ranks, out_scores, counts, met
 
 
 class Layout(NamedTuple):
