@@ -184,20 +184,27 @@ class JobFairs:
             raise
 
     def problem(self, fair: JobFair) -> tuple[Problem, dict[tuple[str, str], Any]]:
-        """The allocation input from the index: each open vacancy's exact ranked candidates."""
+        """The allocation input from the index: each open vacancy's exact ranked candidates, from
+        the batch top-N (services/matching/topn.py); a pair is explained only if it is invited."""
         index = self.matching.index
         groups = set(fair.priority_groups)
-        pairs, matches, caps, slot_of = [], {}, {}, {}
+        caps, slot_of, limits = {}, {}, {}
         for entry in fair.vacancies:
             vector = index.vacancies.get(entry["vacancy_id"])
             if vector is None or entry["slot_id"] is None:  # closed or filled since the fair was scheduled
                 continue
             cap = vector.openings * fair.invites_per_opening
             caps[vector.vacancy_id], slot_of[vector.vacancy_id] = cap, entry["slot_id"]
-            for m in index.candidates_for(vector, limit=min(500, max(50, 4 * cap))):
-                pairs.append(Pair(m.candidate.candidate_id, vector.vacancy_id, m.score,
-                                  bool(groups & set(m.candidate.priority_groups))))
-                matches[(m.candidate.candidate_id, vector.vacancy_id)] = m
+            limits[vector.vacancy_id] = min(500, max(50, 4 * cap))
+        ranked = self.matching.top_n(max(limits.values(), default=1), vacancy_ids=list(limits))
+        pairs, matches = [], _Explained(index)
+        for i, vacancy_id in enumerate(ranked.vacancy_ids):
+            vacancy = index.vacancies.get(vacancy_id)
+            listed = slice(ranked.indptr[i], min(ranked.indptr[i + 1], ranked.indptr[i] + limits[vacancy_id]))
+            for candidate_id, score in zip(ranked.candidate_ids[ranked.rows[listed]], ranked.scores[listed], strict=True):
+                candidate = index.candidates.get(candidate_id)
+                pairs.append(Pair(candidate_id, vacancy_id, float(score), bool(groups & set(candidate.priority_groups))))
+                matches.vectors[(candidate_id, vacancy_id)] = (candidate, vacancy)
         seats = {s["id"]: s["seats"] for s in fair.slots}
         problem = Problem.of_pairs(pairs, caps, slot_of, seats, fair.max_invites_per_candidate, fair.priority_min_share)
         return problem, matches
@@ -351,6 +358,20 @@ class JobFairs:
         if wanted not in TRANSITIONS[invitation.status]:
             raise InvalidTransition(invitation.status, wanted)
         invitation.status, invitation.updated_at = wanted, self.clock()
+
+
+class _Explained(dict):
+    """Pair → its Match with the explanation, computed when first asked for (from the vectors
+    the ranking saw): a run explains the pairs it invites, not every pair it ranked."""
+
+    def __init__(self, index: Any) -> None:
+        super().__init__()
+        self.index = index
+        self.vectors: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def __missing__(self, key: tuple[str, str]) -> Any:
+        match = self[key] = self.index.score_pair(*self.vectors[key])
+        return match
 
 
 def _parameters(fair: JobFair) -> dict[str, Any]:

@@ -225,17 +225,22 @@ class MatchingService:
         }
 
     # ---- batch -----------------------------------------------------------------------------
-    def top_n(self, n: int = 50, threads: int = 2) -> TopN:
-        """The exact top-``n`` candidates of every open vacancy, as the online ranking orders them
+    def top_n(self, n: int = 50, threads: int = 2, vacancy_ids: list[str] | None = None) -> TopN:
+        """The exact top-``n`` candidates of every open vacancy (or of those of ``vacancy_ids``
+        that are open, in that order), as the online ranking orders them
         (services/matching/topn.py: one compiled pass that skips the candidates whose bound
         cannot reach a vacancy's n-th score). Its layout is prepared once per version of the
         index and reused by the next runs."""
         index = self.index
         c_block, v_block = index.candidates.compacted(), index.vacancies.compacted()
-        vacancy_ids = [v.vacancy_id for v in v_block.vectors]
-        if not vacancy_ids or not c_block.vectors:
-            return TopN(vacancy_ids, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
-                        np.zeros(len(vacancy_ids) + 1, np.int64), np.empty(0, np.int64), np.empty(0), 0)
+        rows = np.arange(len(v_block.vectors))
+        if vacancy_ids is not None:
+            at = {v.vacancy_id: i for i, v in enumerate(v_block.vectors)}
+            rows = np.array([at[v] for v in vacancy_ids if v in at], np.int64)
+        listed = [v_block.vectors[i].vacancy_id for i in rows]
+        if not listed or not c_block.vectors:
+            return TopN(listed, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
+                        np.zeros(len(listed) + 1, np.int64), np.empty(0, np.int64), np.empty(0), 0)
         km = index.places.table()
         cached = self._batch
         if not (cached and cached[0] is c_block and cached[1] is v_block and cached[2] is km and cached[3] == index.weights):
@@ -243,8 +248,8 @@ class MatchingService:
                                     topn.prepare(v_block.matrix.tocsr(), v_block.arrays, c_block.matrix, c_block.arrays,
                                                  feature_space().text_base, km, index.weights))
         ids, layout = cached[4], cached[5]
-        indptr, rows, scores, scored = topn.top_n(layout, n, threads)
-        return TopN(vacancy_ids, ids, indptr, rows, scores, int(scored.sum()))
+        indptr, found, scores, scored = topn.top_n(layout, n, threads, rows)
+        return TopN(listed, ids, indptr, found, scores, int(scored.sum()))
 
 
 def owns(who: Principal, candidate: CandidateVector) -> bool:

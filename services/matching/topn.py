@@ -110,8 +110,8 @@ def _bitsets(p_indptr: np.ndarray, p_rows: np.ndarray, slots: int, candidates: i
 @numba.njit(cache=True, parallel=True)
 def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, v_accepts,
            bits, t_indptr, t_indices, t_data, n_cand, group_boost,
-           p_indptr, p_rows, p_group, p_level, p_qual, p_wage, p_rank, slot_max, group_dist, group_fit, text_base, width, w, alpha, n, threads):
-    n_vac = len(q_indptr) - 1
+           p_indptr, p_rows, p_group, p_level, p_qual, p_wage, p_rank, slot_max, group_dist, group_fit, text_base, width, w, alpha, todo, n, threads):
+    n_vac = len(todo)
     out_ranks = np.full((n_vac, n), -1, np.int64)
     out_scores = np.zeros((n_vac, n), np.float64)
     counts = np.zeros(n_vac, np.int64)
@@ -122,7 +122,8 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
         dense = np.zeros(width, np.float32)  # the vacancy's query vector q, spread out
         hs = np.empty(n, np.float64)
         hk = np.empty(n, np.int64)
-        for i in range(t, n_vac, threads):
+        for j in range(t, n_vac, threads):
+            i = todo[j]  # the vacancy's row; j, its place in the output
             start, end = q_indptr[i], q_indptr[i + 1]
             m = end - start
             impact = np.empty(m, np.float64)
@@ -193,11 +194,11 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                 dense[q_indices[k]] = 0.0
             for k in range(n_touched):
                 seen[touched[k]] = 0
-            counts[i] = size
-            met[i] = scored
+            counts[j] = size
+            met[j] = scored
             # best first: take the worst off the heap into the last free place
             for last in range(size - 1, -1, -1):
-                out_scores[i, last], out_ranks[i, last] = hs[0], hk[0]
+                out_scores[j, last], out_ranks[j, last] = hs[0], hk[0]
                 hs[0], hk[0] = hs[last], hk[last]
                 _sift_down(hs, hk, last, 0)
     return out_ranks, out_scores, counts, met
@@ -265,10 +266,14 @@ def prepare(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: 
     return Layout(arguments, row_of_rank)
 
 
-def top_n(layout: Layout, n: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The exact top-``n`` of every vacancy: (indptr, candidate rows, scores), best first, and per
-    vacancy how many pairs were scored (R computed)."""
-    ranks, scores, counts, scored = _top_n(*layout.arguments, int(n), max(1, int(threads)))
+def top_n(layout: Layout, n: int, threads: int, todo: np.ndarray | None = None,
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The exact top-``n`` of every vacancy (or of the vacancy rows ``todo``, in that order):
+    (indptr, candidate rows, scores), best first, and per vacancy how many pairs were scored
+    (R computed)."""
+    if todo is None:
+        todo = np.arange(len(layout.arguments[0]) - 1)
+    ranks, scores, counts, scored = _top_n(*layout.arguments, np.asarray(todo, np.int64), int(n), max(1, int(threads)))
     indptr = np.concatenate([[0], np.cumsum(counts)])
     keep = np.arange(n)[None, :] < counts[:, None]
     return indptr, layout.row_of_rank[ranks[keep]], scores[keep], scored

@@ -118,3 +118,32 @@ def test_a_change_to_the_index_is_in_the_next_run() -> None:
     for vacancy_id in ("x-many", "x-twins", "x-free"):
         online = s.index.candidates_for(s.index.vacancies.get(vacancy_id), 5)
         assert ranked[vacancy_id] == [(m.candidate.candidate_id, m.score) for m in online]
+
+
+def test_a_job_fair_ranks_its_vacancies_with_the_batch_and_explains_what_it_invites() -> None:
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from services.matching.jobfairs import JobFairs
+
+    s = service()
+    fair_vacancies = ["x-many", "x-twins", "x-free", sorted(s.index.vacancies.rows)[0], "gone"]
+    fair = SimpleNamespace(
+        vacancies=[{"vacancy_id": v, "slot_id": "s1"} for v in fair_vacancies], invites_per_opening=20,
+        priority_groups=["poor_household"], slots=[{"id": "s1", "seats": 100}], max_invites_per_candidate=2,
+        priority_min_share=None)
+    problem, matches = JobFairs(None, None, s, Path()).problem(fair)  # type: ignore[arg-type]
+    assert sorted(problem.vacancy_ids) == sorted(fair_vacancies[:4])  # "gone" is not open
+    for v, vacancy_id in enumerate(problem.vacancy_ids):
+        vacancy = s.index.vacancies.get(vacancy_id)
+        limit = min(500, max(50, 4 * vacancy.openings * 20))
+        mine = problem.vacancy == v
+        listed = sorted(zip(problem.candidate_ids[problem.candidate[mine]], problem.score[mine], strict=True),
+                        key=lambda p: (-p[1], p[0]))
+        online = s.index.candidates_for(vacancy, limit)
+        assert listed == [(m.candidate.candidate_id, m.score) for m in online]
+    assert len(matches) == 0  # nothing explained before it is asked for
+    candidate_id = str(problem.candidate_ids[problem.candidate[0]])
+    vacancy_id = str(problem.vacancy_ids[problem.vacancy[0]])
+    match = matches[(candidate_id, vacancy_id)]
+    assert match.explanation["score"] == round(float(problem.score[0]), 4)
