@@ -89,10 +89,6 @@ class FeatureSpace:
         self.tfidf.fit(corpus)
         self.text_base = base + len(groups)
         self.width = self.text_base + len(self.tfidf.vocabulary_)
-        # the 2-digit groups: dense columns (a fifth of all candidates may share one), left out
-        # of batch retrieval and added back per pair
-        self.broad = np.zeros(self.width, bool)
-        self.broad[[col for code, col in self.occupation_col.items() if len(code) == 2]] = True
 
     def label(self, code: str) -> str:
         skill = skill_vocabulary().skills.get(code)
