@@ -41,6 +41,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from kit.memory import paused_gc
+
 SCALE = 10**6  # scores become integer costs at this resolution (finer costs slow cost scaling)
 
 
@@ -132,6 +134,11 @@ class Allocation:
 
 
 def allocate(problem: Problem) -> Allocation:
+    with paused_gc():  # hundreds of thousands of pairs built, beside a large heap (the match index)
+        return _allocate(problem)
+
+
+def _allocate(problem: Problem) -> Allocation:
     order = problem.ordered()
     if not len(order):
         return Allocation([], 0.0, 0.0, None if problem.min_priority_share is None else False, "no scored pair to invite")
