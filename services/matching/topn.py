@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from scipy import sparse
 
-from services.matching.scoring import Weights, distance_factor
+from services.matching.scoring import Weights, distance_factor, level_factor, qualification_factor
 
 # relative slack on the bounds, for R summed in float32 (a bound must never undercut a score)
 SLACK = 1e-6
@@ -78,22 +78,15 @@ def _push(hs: np.ndarray, hk: np.ndarray, size: int, score: float, rank: int) ->
 
 
 @numba.njit(cache=True, inline="always")
-def _clip01(x: float) -> float:
-    return min(max(x, 0.0), 1.0)
-
-
-@numba.njit(cache=True, inline="always")
-def _fit(level: float, min_level: float, qual: float, min_qual: float, distance: float, wage: float,
-         wage_top: float, w: np.ndarray) -> float:
-    """The fit F of one pair, as scoring.level_factor, qualification_factor and wage_factor
-    compute it, the distance factor given, weighted as scoring.fit_score."""
-    level_f = _clip01(1.0 - 0.3 * max(min_level - level, 0.0)) if min_level > 0 else 1.0
-    qual_f = _clip01(1.0 - 0.35 * max(min_qual - qual, 0.0))
+def _fit(level_f: float, qual_f: float, distance_f: float, wage: float, wage_top: float, w: np.ndarray) -> float:
+    """The fit F of one pair from its level, qualification and distance factors (looked up in
+    tables scoring's functions filled) and its wage factor, computed as scoring.wage_factor
+    does; weighted as scoring.fit_score, in the same order, so the bits are the same."""
     if math.isnan(wage) or math.isnan(wage_top):
         wage_f = 1.0
     else:
-        wage_f = _clip01(1.0 - 2.0 * _clip01((wage - wage_top) / wage))
-    return w[0] * level_f + w[1] * qual_f + w[2] * distance + w[3] * wage_f
+        wage_f = min(max(1.0 - 2.0 * min(max((wage - wage_top) / wage, 0.0), 1.0), 0.0), 1.0)
+    return w[0] * level_f + w[1] * qual_f + w[2] * distance_f + w[3] * wage_f
 
 
 @numba.njit(cache=True)
@@ -108,7 +101,7 @@ def _bitsets(p_indptr: np.ndarray, p_rows: np.ndarray, slots: int, candidates: i
 
 
 @numba.njit(cache=True, parallel=True)
-def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, v_accepts,
+def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, v_accepts, level_table, qual_table,
            bits, t_indptr, t_indices, t_data, n_cand, group_boost,
            p_indptr, p_rows, p_group, p_level, p_qual, p_wage, p_rank, slot_max, group_dist, group_fit, text_base, width, w, alpha, todo, n, threads):
     n_vac = len(todo)
@@ -147,6 +140,7 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                     coded += impact[order[l]]
                 bound[l] = coded + math.sqrt(text_sq)
             fits, dists = group_fit[v_key[i]], group_dist[v_key[i]]
+            level_row, qual_row = level_table[v_level[i]], qual_table[v_qual[i]]
             best_fit = fits.max() * (1.0 + SLACK)
             accepts = v_accepts[i]
             size, scored, n_touched = 0, 0, 0
@@ -172,7 +166,7 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
                     n_touched += 1
                     # the fit first (a few operations on what the posting list carries): with R
                     # at most bound[l], it may already rule the candidate out
-                    fit = _fit(float(p_level[p]), v_level[i], float(p_qual[p]), v_qual[i], dists[g], p_wage[p], v_wage[i], w)
+                    fit = _fit(level_row[p_level[p]], qual_row[p_qual[p]], dists[g], p_wage[p], v_wage[i], w)
                     boost = group_boost[g] * accepts
                     if size == n and min(1.0, bound[l] * (alpha + (1.0 - alpha) * fit) * (1.0 + boost) * (1.0 + SLACK)) < hs[0]:
                         continue
@@ -207,8 +201,9 @@ def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, 
 class Layout(NamedTuple):
     """What the kernel reads, prepared once per version of the index (see ``prepare``)."""
 
-    arguments: tuple[Any, ...]   # of _top_n, before n and threads
+    arguments: tuple[Any, ...]   # of _top_n, before todo, n and threads
     row_of_rank: np.ndarray      # candidate row of each id rank
+    vacancies: int
 
 
 def prepare(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: sparse.csc_matrix,
@@ -251,19 +246,25 @@ def prepare(vacancies: sparse.csr_matrix, v: dict[str, np.ndarray], candidates: 
     fw = weights.fit()
     group_fit = ((weights.alpha + (1.0 - weights.alpha) * (fw[0] + fw[1] + fw[3] + fw[2] * group_dist))
                  * (1.0 + g_boost[None, :] * vkeys[:, 3:4]))
-    # what the fit needs of a candidate, along the posting lists (read in their order)
+    # the level and qualification factors of every (minimum, candidate's value), by scoring's own
+    # functions; what the fit needs of a candidate, along the posting lists (read in their order)
+    levels = np.arange(int(max(c["level"].max(), v["min_level"].max())) + 1, dtype=np.float64)
+    ranks = np.arange(int(max(c["qualification"].max(), v["min_qualification"].max())) + 1, dtype=np.float64)
+    level_table = level_factor(levels[None, :], levels[:, None])
+    qual_table = qualification_factor(ranks[None, :], ranks[:, None])
     at = perm[postings.indices]
     arguments = (
         vacancies.indptr, vacancies.indices, np.searchsorted(used, vacancies.indices), vacancies.data.astype(np.float32),
-        v_key.ravel(), v["min_level"], v["min_qualification"], v["wage_top"], v["accepts_priority"],
+        v_key.ravel(), v["min_level"].astype(np.int64), v["min_qualification"].astype(np.int64), v["wage_top"],
+        v["accepts_priority"], level_table, qual_table,
         bits, text.indptr, used[coded:][text.indices], text.data.astype(np.float32), candidates.shape[0],
-        g_boost.astype(np.float64), postings.indptr, postings.indices, group[at].astype(np.int32), c["level"][at].astype(np.int8),
-        c["qualification"][at].astype(np.int8), c["wage"][at].astype(np.float64), c["id_rank"][at].astype(np.int64), slot_max,
+        g_boost.astype(np.float64), postings.indptr, postings.indices, group[at].astype(np.int32), c["level"][at].astype(np.uint8),
+        c["qualification"][at].astype(np.uint8), c["wage"][at].astype(np.float64), c["id_rank"][at].astype(np.int64), slot_max,
         np.ascontiguousarray(group_dist, np.float64), group_fit, text_base, candidates.shape[1],
         np.ascontiguousarray(fw, np.float64), float(weights.alpha))
     row_of_rank = np.empty(len(perm), np.int64)
     row_of_rank[c["id_rank"]] = np.arange(len(perm))
-    return Layout(arguments, row_of_rank)
+    return Layout(arguments, row_of_rank, vacancies.shape[0])
 
 
 def top_n(layout: Layout, n: int, threads: int, todo: np.ndarray | None = None,
@@ -272,7 +273,7 @@ def top_n(layout: Layout, n: int, threads: int, todo: np.ndarray | None = None,
     (indptr, candidate rows, scores), best first, and per vacancy how many pairs were scored
     (R computed)."""
     if todo is None:
-        todo = np.arange(len(layout.arguments[0]) - 1)
+        todo = np.arange(layout.vacancies)
     ranks, scores, counts, scored = _top_n(*layout.arguments, np.asarray(todo, np.int64), int(n), max(1, int(threads)))
     indptr = np.concatenate([[0], np.cumsum(counts)])
     keep = np.arange(n)[None, :] < counts[:, None]
