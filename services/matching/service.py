@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import structlog
@@ -66,11 +66,24 @@ class TopN:
                 for i, vid in enumerate(self.vacancy_ids)}
 
 
+class _Batch(NamedTuple):
+    """The batch layout of one version of the index (its compiled blocks, places and weights)."""
+
+    candidates: Any
+    vacancies: Any
+    km: np.ndarray
+    weights: Weights
+    ids: np.ndarray
+    layout: topn.Layout
+
+    def of(self, candidates: Any, vacancies: Any, km: np.ndarray, weights: Weights) -> bool:
+        return self.candidates is candidates and self.vacancies is vacancies and self.km is km and self.weights == weights
+
+
 class MatchingService:
     def __init__(self, weights: Weights, boosts: dict[str, float], compact_at: int = 1000) -> None:
         self.index = MatchIndex(weights, boosts, compact_at)
-        # the batch layout of one version of the index: (its blocks, places, weights, ids, layout)
-        self._batch: tuple[Any, ...] | None = None
+        self._batch: _Batch | None = None
 
     @property
     def weights(self) -> Weights:
@@ -242,14 +255,14 @@ class MatchingService:
             return TopN(listed, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
                         np.zeros(len(listed) + 1, np.int64), np.empty(0, np.int64), np.empty(0), 0)
         km = index.places.table()
-        cached = self._batch
-        if not (cached and cached[0] is c_block and cached[1] is v_block and cached[2] is km and cached[3] == index.weights):
-            cached = self._batch = (c_block, v_block, km, index.weights, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
-                                    topn.prepare(v_block.matrix.tocsr(), v_block.arrays, c_block.matrix, c_block.arrays,
-                                                 feature_space().text_base, km, index.weights))
-        ids, layout = cached[4], cached[5]
-        indptr, found, scores, scored = topn.top_n(layout, n, threads, rows)
-        return TopN(listed, ids, indptr, found, scores, int(scored.sum()))
+        batch = self._batch
+        if batch is None or not batch.of(c_block, v_block, km, index.weights):
+            batch = self._batch = _Batch(
+                c_block, v_block, km, index.weights, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
+                topn.prepare(v_block.matrix.tocsr(), v_block.arrays, c_block.matrix, c_block.arrays,
+                             feature_space().text_base, km, index.weights))
+        indptr, found, scores, scored = topn.top_n(batch.layout, n, threads, rows)
+        return TopN(listed, batch.ids, indptr, found, scores, int(scored.sum()))
 
 
 def owns(who: Principal, candidate: CandidateVector) -> bool:
