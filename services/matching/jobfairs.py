@@ -154,8 +154,10 @@ class JobFairs:
             await self._progress(run_id, f"solving over {len(problem.score):,} scored pairs", progress)
             result = allocate(problem)
             await self._progress(run_id, f"publishing {len(result.chosen):,} invitations", progress)
+            # the invited pairs explained before the transaction opens, not while it is held
+            explained = {key: pairs_by_key[key] for key in ((p.candidate_id, p.vacancy_id) for p in result.chosen)}
             async with self.db.transaction() as session:
-                changes = await self._publish(session, fair, run_id, result, pairs_by_key)
+                changes = await self._publish(session, fair, run_id, result, explained)
                 run = await session.get(AllocationRun, run_id)
                 run.progress = "writing the report"
                 run.input_hash, run.objective, run.message = problem.digest(), round(result.objective, 6), result.message
