@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import csv
 import io
 import os
@@ -20,6 +21,7 @@ from datetime import date
 import asyncpg
 from sqlalchemy.engine import make_url
 
+import reference
 from kit.auth import Principal
 from kit.db import Database
 from kit.migrations import upgrade
@@ -82,6 +84,8 @@ async def main() -> None:
 async def import_once(url: str, data: bytes, workers: int) -> tuple[float, dict]:
     """The import path of the service on ``data``: (seconds, summary)."""
     db = Database(url)
+    reference.load()
+    gc.freeze()  # as the service's start-up does (kit.app)
     key = b"b" * 32
     service = CandidateService(Outbox(outbox, registry), PersonalDataProtector(key))
     importer = CandidateImporter(db, service, workers=workers, master_key=key)

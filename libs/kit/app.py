@@ -3,6 +3,7 @@ consumers), health and readiness, Prometheus metrics, request ids and problem de
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 import uuid
@@ -134,6 +135,9 @@ def create_service_app(
         spec.on_start(ctx)
         if spec.on_ready is not None:
             await spec.on_ready(ctx)
+        # What start-up loaded (reference data, models) lives as long as the process: moved out of
+        # the collector's generations, so collections during bulk work no longer scan it.
+        gc.freeze()
         tasks: list[PeriodicTask] = []
         policy = RetryPolicy(
             settings.consumer_max_attempts, settings.consumer_backoff_s, settings.consumer_backoff_max_s

@@ -12,6 +12,7 @@ counters are committed with each batch, so its progress can be read while it run
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +29,7 @@ from kit.auth import Principal
 from kit.csvstream import RowResult, field_errors, run_import, visible_to
 from kit.db import Database
 from kit.ids import new_id
+from kit.memory import paused_gc
 import reference
 from services.candidates import repository
 from services.candidates.models import Candidate, CandidateImport
@@ -79,13 +81,14 @@ def prepare_rows(service: CandidateService, who: Principal, source: str, now: da
                  rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, NewCandidate | list[dict[str, str]]]]:
     """The first stage: each row validated and prepared, or its errors."""
     prepared: list[tuple[int, NewCandidate | list[dict[str, str]]]] = []
-    for number, row in rows:
-        try:
-            prepared.append((number, service.prepare(who, CandidateIn.model_validate(row_to_body(row, source)), now)))
-        except ValidationError as exc:
-            prepared.append((number, field_errors(exc)))
-        except InvalidCandidate as exc:
-            prepared.append((number, exc.errors))
+    with paused_gc():  # thousands of acyclic objects: collections on the way would scan the reference data
+        for number, row in rows:
+            try:
+                prepared.append((number, service.prepare(who, CandidateIn.model_validate(row_to_body(row, source)), now)))
+            except ValidationError as exc:
+                prepared.append((number, field_errors(exc)))
+            except InvalidCandidate as exc:
+                prepared.append((number, exc.errors))
     return prepared
 
 
@@ -95,6 +98,7 @@ _worker_service: CandidateService | None = None  # in a worker process: its own 
 def _start_worker(master_key: bytes, min_age_years: int) -> None:
     global _worker_service
     reference.load()
+    gc.freeze()  # the reference data lives as long as the process: no collection need scan it
     _worker_service = CandidateService(None, PersonalDataProtector(master_key), min_age_years)  # prepares only
 
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import JSON, BigInteger, Date, Float, Integer, LargeBinary, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -74,15 +74,15 @@ class Candidate(Base):
 
 class CandidateTag(Base):
     """One row per filterable value (occupation, skill, priority group): indexable filters on
-    both PostgreSQL and SQLite without dialect-specific JSON operators."""
+    both PostgreSQL and SQLite without dialect-specific JSON operators. Keyed by what a search
+    looks up; no foreign key (candidates are never deleted, and their tags are written in the
+    same transaction), so that an import pays for one index entry per tag and nothing more."""
 
     __tablename__ = "candidate_tags"
 
-    candidate_id: Mapped[str] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-    __table_args__ = (Index("ix_candidate_tags_kind_value", "kind", "value"),)
+    candidate_id: Mapped[str] = mapped_column(String(36), primary_key=True)
 
 
 class CandidateImport(Base):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import String, and_, any_, bindparam, delete, exists, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import insert_rows
@@ -36,10 +37,15 @@ async def find_duplicate(session: AsyncSession, national_id_hash: str | None, pe
 async def find_duplicates(session: AsyncSession, national_id_hashes: list[str], person_hashes: list[str]) -> list[Candidate]:
     if not (national_id_hashes or person_hashes):
         return []
-    stmt = select(Candidate).where(
-        or_(Candidate.national_id_hash.in_(national_id_hashes), Candidate.person_hash.in_(person_hashes))
-    )
-    return list((await session.scalars(stmt)).all())
+    if session.bind.dialect.name == "postgresql":
+        # Two array parameters, not an IN list of a thousand: planning that list cost PostgreSQL
+        # more than the index lookups themselves.
+        hashes = ARRAY(String)
+        condition = or_(Candidate.national_id_hash == any_(bindparam("nid", national_id_hashes, type_=hashes)),
+                        Candidate.person_hash == any_(bindparam("person", person_hashes, type_=hashes)))
+    else:
+        condition = or_(Candidate.national_id_hash.in_(national_id_hashes), Candidate.person_hash.in_(person_hashes))
+    return list((await session.scalars(select(Candidate).where(condition))).all())
 
 
 async def add_many(session: AsyncSession, candidates: Sequence[Candidate], tags: Sequence[Sequence[tuple[str, str]]]) -> None:
@@ -61,13 +67,23 @@ async def add_many(session: AsyncSession, candidates: Sequence[Candidate], tags:
 async def add(session: AsyncSession, candidate: Candidate, tags: Sequence[tuple[str, str]]) -> None:
     session.add(candidate)
     await session.flush()
-    await replace_tags(session, candidate.id, tags)
+    await replace_tags(session, candidate.id, (), tags)
 
 
-async def replace_tags(session: AsyncSession, candidate_id: str, tags: Sequence[tuple[str, str]]) -> None:
-    await session.execute(delete(CandidateTag).where(CandidateTag.candidate_id == candidate_id))
-    session.add_all(CandidateTag(candidate_id=candidate_id, kind=k, value=v) for k, v in dict.fromkeys(tags))
-    await session.flush()
+async def replace_tags(session: AsyncSession, candidate_id: str, before: Sequence[tuple[str, str]],
+                       after: Sequence[tuple[str, str]]) -> None:
+    """Change a candidate's tags from ``before`` to ``after``: the rows that go are deleted by
+    their key (which leads with the value), the new ones inserted."""
+    old, new = dict.fromkeys(before), dict.fromkeys(after)
+    table = CandidateTag.__table__
+    if gone := [{"k": k, "v": v, "c": candidate_id} for k, v in old if (k, v) not in new]:
+        await session.execute(
+            delete(table).where(table.c.kind == bindparam("k"), table.c.value == bindparam("v"),
+                                table.c.candidate_id == bindparam("c")),
+            gone,
+        )
+    if added := [{"kind": k, "value": v, "candidate_id": candidate_id} for k, v in new if (k, v) not in old]:
+        await insert_rows(session, table, added)
 
 
 async def search(

@@ -215,6 +215,7 @@ class CandidateService:
             raise CandidateNotFound(candidate_id)
         if not owns(who, candidate):
             raise NotOwner(candidate_id)
+        tags = self._tags(candidate)
         now = self.clock()
         changes = patch.model_dump(exclude_unset=True)
         errors: list[dict[str, str]] = []
@@ -265,7 +266,7 @@ class CandidateService:
         candidate.search_text = self._search_text(candidate)
         candidate.version += 1
         candidate.updated_at = now
-        await repository.replace_tags(session, candidate.id, self._tags(candidate))
+        await repository.replace_tags(session, candidate.id, tags, self._tags(candidate))
         await self._announce(session, UPDATED, candidate)
         if {"full_name", "phone", "email", "consents", "contact_channels"} & changes.keys():
             await self.outbox.add(session, self._contact_event(candidate))
@@ -278,6 +279,7 @@ class CandidateService:
             raise CandidateNotFound(candidate_id)
         if not owns(who, candidate):
             raise NotOwner(candidate_id)
+        tags = self._tags(candidate)
         now = self.clock()
         for name in ("full_name", "name_key", "date_of_birth", "gender", "phone", "email", "national_id_enc",
                      "national_id_hash", "person_hash", "address_detail", "legacy_ward_code"):
@@ -290,6 +292,7 @@ class CandidateService:
         candidate.status = "inactive"
         candidate.version += 1
         candidate.updated_at = candidate.erased_at = now
+        await repository.replace_tags(session, candidate.id, tags, self._tags(candidate))  # free-text skills go
         payload = CandidateErased(candidate_id=candidate.id, version=candidate.version)
         await self.outbox.add(session, registry.envelope(SOURCE, candidate.id, payload, ERASED),
                               self._contact_event(candidate, CONTACT_ERASED))

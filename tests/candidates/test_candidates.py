@@ -173,12 +173,15 @@ async def test_erasure_leaves_no_personal_data(candidates: Candidates) -> None:
     assert (await candidates.http.get(f"/api/v1/candidates/{cid}", headers=a)).status_code == 404
     async with candidates.db.reading() as session:
         row = dict((await session.execute(text("SELECT * FROM candidates WHERE id = :id"), {"id": cid})).mappings().one())
+        tags = (await session.execute(text("SELECT kind, value FROM candidate_tags WHERE candidate_id = :id"),
+                                      {"id": cid})).all()
     for column in ("full_name", "name_key", "date_of_birth", "phone", "email", "national_id_enc",
                    "national_id_hash", "person_hash", "address_detail"):
         assert row[column] is None, column
     assert row["ward_code"] == WARD and row["erased_at"] is not None  # the anonymous tombstone
     raw = str(row)
     assert "Nguy" not in raw and "nuôi chim" not in raw
+    assert tags and not [t for t in tags if t.value.startswith("text:")]  # free-text skills went with the rest
     events = await candidates.events_of(cid, 2)
     assert events[-1]["type"] == "candidate.erased" and events[-1]["data"] == {"candidate_id": cid, "version": 2}
     again = await candidates.http.post("/api/v1/candidates", json=person(), headers=a)
