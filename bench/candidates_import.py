@@ -17,6 +17,7 @@ import io
 import os
 import time
 from datetime import date
+from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -73,16 +74,28 @@ async def main() -> None:
     finally:
         await databases.drop_all()
     print(f"\n{args.rows:,} generated candidates ({len(data) / 1e6:.1f} MB CSV), PostgreSQL, {os.cpu_count()} cores\n")
-    print("| path | rows | seconds | rows/s |\n| --- | ---: | ---: | ---: |")
-    print(f"| bare COPY of the columns as text (baseline) | {args.rows:,} | {copy_s:.2f} | {args.rows / copy_s:,.0f} |")
-    for workers, import_s, summary in runs:
+    print("| path | rows | seconds | rows/s | CPU µs per row: service, workers, PostgreSQL |\n"
+          "| --- | ---: | ---: | ---: | --- |")
+    print(f"| bare COPY of the columns as text (baseline) | {args.rows:,} | {copy_s:.2f} | {args.rows / copy_s:,.0f} | |")
+    for workers, import_s, summary, cpu in runs:
         where = f"rows prepared in {workers} worker process{'es' if workers > 1 else ''}" if workers else "all in one process"
+        per_row = ", ".join(f"{cpu[name] / args.rows * 1e6:.0f}" for name in ("service", "workers", "postgresql"))
         print(f"| import: validate, encrypt, dedupe, insert, tags, events ({where}) | {summary['imported']:,} imported, "
-              f"{summary['failed']:,} rejected | {import_s:.2f} | {args.rows / import_s:,.0f} |")
+              f"{summary['failed']:,} rejected | {import_s:.2f} | {args.rows / import_s:,.0f} | {per_row} |")
 
 
-async def import_once(url: str, data: bytes, workers: int) -> tuple[float, dict]:
-    """The import path of the service on ``data``: (seconds, summary)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def import_once(url: str, data: bytes, workers: int) -> tuple[float, dict, dict[str, float]]:
+    """The import path of the service on ``data``: (seconds, summary, CPU seconds by process:
+    this service process, its workers, and PostgreSQL's backends serving it)."""
     db = Database(url)
     reference.load()
     gc.freeze()  # as the service's start-up does (kit.app)
@@ -90,6 +103,15 @@ async def import_once(url: str, data: bytes, workers: int) -> tuple[float, dict]
     service = CandidateService(Outbox(outbox, registry), PersonalDataProtector(key))
     importer = CandidateImporter(db, service, workers=workers, master_key=key)
     who = Principal("bench", "centre-bench", frozenset({"candidates:write"}))
+    monitor = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+
+    async def cpu() -> dict[str, float]:
+        backends = await monitor.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND pid <> pg_backend_pid()")
+        processes = importer._pool._processes if importer._pool is not None else {}  # noqa: SLF001
+        return {"service": sum(os.times()[:2]), "workers": sum(cpu_seconds(pid) for pid in processes),
+                "postgresql": sum(cpu_seconds(row["pid"]) for row in backends)}
+
     try:
         await importer.warm_up()  # worker processes start with the service, not with its first import
         job = await importer.start(who)
@@ -98,13 +120,17 @@ async def import_once(url: str, data: bytes, workers: int) -> tuple[float, dict]
             for start in range(0, len(data), 256 * 1024):
                 yield data[start : start + 256 * 1024]
 
+        before = await cpu()
         started = time.perf_counter()
         summary = {}
         async for line in importer.run(job, who, chunks()):
             summary = line.get("summary", summary)
-        return time.perf_counter() - started, summary
+        elapsed = time.perf_counter() - started
+        after = await cpu()
+        return elapsed, summary, {name: after[name] - before[name] for name in after}
     finally:
         importer.close()
+        await monitor.close()
         await db.dispose()
 
 

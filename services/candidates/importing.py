@@ -28,68 +28,67 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.auth import Principal
 from kit.csvstream import RowResult, field_errors, run_import, visible_to
 from kit.db import Database
-from kit.ids import new_id
+from kit.events import EncodedEnvelope
+from kit.ids import new_id, new_ids
 from kit.memory import paused_gc
 import reference
 from services.candidates import repository
-from services.candidates.models import Candidate, CandidateImport
+from services.candidates.models import CandidateImport
 from services.candidates.personal import PersonalDataProtector
 from services.candidates.schemas import CandidateIn
-from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate, NewCandidate
+from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate, NewCandidate, Ready
 
 log = structlog.get_logger("candidates.import")
 # A row after preparation: its number, the CSV row (for the row-by-row fallback) and the
 # prepared candidate or the row's errors.
-Prepared = tuple[int, dict[str, str], NewCandidate | list[dict[str, str]]]
+Prepared = tuple[int, dict[str, str], Ready | list[dict[str, str]]]
 LISTS = ("occupations", "skills", "priority_groups", "certificates", "contact_channels")
 CONSENTS = ("matching", "share_with_employers", "notifications")
 BATCH = 500
 
 
+SCALARS = ("full_name", "date_of_birth", "gender", "phone", "email", "national_id", "trade_level", "qualification",
+           "experience_years", "desired_wage_vnd", "max_commute_km", "status")
+GRANTED = frozenset(("true", "1", "yes", "có", "x"))
+
+
 def row_to_body(row: dict[str, str], source: str) -> dict[str, Any]:
     """A CSV row (the import columns) as the JSON body of a registration."""
-    def value(name: str) -> str | None:
-        text = (row.get(name) or "").strip()
-        return text or None
-
-    body: dict[str, Any] = {
-        name: value(name)
-        for name in ("full_name", "date_of_birth", "gender", "phone", "email", "national_id", "trade_level",
-                     "qualification", "experience_years", "desired_wage_vnd", "max_commute_km", "status")
-        if value(name) is not None
-    }
+    cells = {name: cell for name, raw in row.items() if raw and (cell := raw.strip())}
+    body: dict[str, Any] = {name: cells[name] for name in SCALARS if name in cells}
     body["address"] = {
-        "ward_code": value("ward_code"),
-        "legacy_district_code": value("legacy_district_code"),
-        "legacy_ward_code": value("legacy_ward_code"),
-        "detail": value("address_detail"),
+        "ward_code": cells.get("ward_code"),
+        "legacy_district_code": cells.get("legacy_district_code"),
+        "legacy_ward_code": cells.get("legacy_ward_code"),
+        "detail": cells.get("address_detail"),
     }
     for name in LISTS:
-        if value(name):
-            body[name] = [part.strip() for part in value(name).split(";") if part.strip()]
-    consents = {}
-    for purpose in CONSENTS:
-        flag = (value(f"consent_{purpose}") or "").lower()
-        if flag:
-            consents[purpose] = {"granted": flag in ("true", "1", "yes", "có", "x"), "source": source}
+        if name in cells:
+            body[name] = [part for piece in cells[name].split(";") if (part := piece.strip())]
+    consents = {purpose: {"granted": cells[f"consent_{purpose}"].lower() in GRANTED, "source": source}
+                for purpose in CONSENTS if f"consent_{purpose}" in cells}
     if consents:
         body["consents"] = consents
     return body
 
 
 def prepare_rows(service: CandidateService, who: Principal, source: str, now: datetime,
-                 rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, NewCandidate | list[dict[str, str]]]]:
-    """The first stage: each row validated and prepared, or its errors."""
-    prepared: list[tuple[int, NewCandidate | list[dict[str, str]]]] = []
+                 rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, Ready | list[dict[str, str]]]]:
+    """The first stage: each row validated and made ready to write, or its errors."""
+    outcomes: list[tuple[int, list[dict[str, str]] | None]] = []
+    fresh: list[NewCandidate] = []
     with paused_gc():  # thousands of acyclic objects: collections on the way would scan the reference data
+        ids = iter(new_ids(len(rows)))
         for number, row in rows:
             try:
-                prepared.append((number, service.prepare(who, CandidateIn.model_validate(row_to_body(row, source)), now)))
+                fresh.append(service.prepare(who, CandidateIn.model_validate(row_to_body(row, source)), now, next(ids)))
+                outcomes.append((number, None))
             except ValidationError as exc:
-                prepared.append((number, field_errors(exc)))
+                outcomes.append((number, field_errors(exc)))
             except InvalidCandidate as exc:
-                prepared.append((number, exc.errors))
-    return prepared
+                outcomes.append((number, exc.errors))
+        ready = iter(service.ready_many(fresh))
+        return [(number, next(ready) if errors is None else errors) for number, errors in outcomes]
 
 
 _worker_service: CandidateService | None = None  # in a worker process: its own service
@@ -103,9 +102,20 @@ def _start_worker(master_key: bytes, min_age_years: int) -> None:
 
 
 def _prepare_in_worker(who: Principal, source: str, now: datetime,
-                       rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, NewCandidate | list[dict[str, str]]]]:
+                       rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, tuple[Any, ...] | list[dict[str, str]]]]:
+    """``prepare_rows`` in a worker; what it sends back is plain tuples (``_unpacked`` makes them
+    ``Ready`` again): pickling a named tuple costs several times more, and this is half of what
+    crosses between the processes."""
     assert _worker_service is not None
-    return prepare_rows(_worker_service, who, source, now, rows)
+    return [(number, outcome if isinstance(outcome, list) else (*outcome[:5], tuple(map(tuple, outcome.events))))
+            for number, outcome in prepare_rows(_worker_service, who, source, now, rows)]
+
+
+def _unpacked(outcome: tuple[Any, ...] | list[dict[str, str]]) -> Ready | list[dict[str, str]]:
+    if isinstance(outcome, list):
+        return outcome
+    *fields, events = outcome
+    return Ready(*fields, tuple(EncodedEnvelope(*event) for event in events))
 
 
 class CandidateImporter:
@@ -142,7 +152,7 @@ class CandidateImporter:
                 parts = await asyncio.gather(*(loop.run_in_executor(self._pool, _prepare_in_worker, who, source, now,
                                                                     rows[start:start + share])
                                                for start in range(0, max(len(rows), 1), share)))
-                done = [prepared for part in parts for prepared in part]
+                done = [(number, _unpacked(outcome)) for part in parts for number, outcome in part]
             except BrokenProcessPool:
                 log.warning("import_worker_lost")  # a worker died (memory?): this batch here, a new pool next
                 self.close()
@@ -225,9 +235,7 @@ class CandidateImporter:
         return RowResult(number, record_id=candidate.id)
 
 
-def _result(number: int, outcome: Candidate | InvalidCandidate | DuplicateCandidate) -> RowResult:
-    if isinstance(outcome, InvalidCandidate):
-        return RowResult(number, errors=outcome.errors)
+def _result(number: int, outcome: Ready | DuplicateCandidate) -> RowResult:
     if isinstance(outcome, DuplicateCandidate):
         message = outcome.reason + (f" ({outcome.existing_id})" if outcome.existing_id else "")
         return RowResult(number, errors=[{"field": "row", "message": message}])

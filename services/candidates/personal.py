@@ -5,7 +5,6 @@ or comparing the values themselves. Both keys derive from one master key with HK
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 from pathlib import Path
@@ -24,7 +23,12 @@ class PersonalDataProtector:
         if len(master_key) < 32:
             raise ValueError("the personal-data key must be at least 32 bytes")
         self._aead = AESGCM(_derive(master_key, b"joblink/candidates/encryption/v1"))
-        self._index_key = _derive(master_key, b"joblink/candidates/blind-index/v1")
+        index_key = _derive(master_key, b"joblink/candidates/blind-index/v1")
+        # HMAC-SHA-256 (RFC 2104) with its two keyed hash states computed once: each index then
+        # costs two copies and two updates, under half of what hmac.new spends setting the key up.
+        pad = index_key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in pad))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in pad))
 
     def encrypt(self, value: str, bound_to: str) -> bytes:
         """Nonce ‖ ciphertext; decrypts only for the same ``bound_to`` (the candidate id)."""
@@ -35,8 +39,11 @@ class PersonalDataProtector:
         return self._aead.decrypt(blob[:12], blob[12:], bound_to.encode()).decode()
 
     def blind_index(self, *parts: str) -> str:
-        message = "\x1f".join(parts).encode()
-        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+        inner = self._inner.copy()
+        inner.update("\x1f".join(parts).encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 def development_key(var_dir: str) -> bytes:

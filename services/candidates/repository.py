@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String, and_, any_, bindparam, delete, exists, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import insert_rows
+from kit.db import insert_records, insert_rows
 from services.candidates.models import Candidate, CandidateImport, CandidateTag
+
+if TYPE_CHECKING:
+    from services.candidates.service import Ready
 
 
 async def get(session: AsyncSession, candidate_id: str, for_update: bool = False) -> Candidate | None:
@@ -48,20 +52,17 @@ async def find_duplicates(session: AsyncSession, national_id_hashes: list[str], 
     return list((await session.scalars(select(Candidate).where(condition))).all())
 
 
-async def add_many(session: AsyncSession, candidates: Sequence[Candidate], tags: Sequence[Sequence[tuple[str, str]]]) -> None:
-    """New candidates and their tags, as two multi-row INSERTs (Core: no unit-of-work bookkeeping
-    for objects that are written once and not touched again in this transaction)."""
+CANDIDATE_COLUMNS = tuple(c.key for c in Candidate.__table__.columns)
+
+
+async def add_ready(session: AsyncSession, candidates: Sequence[Ready]) -> None:
+    """New candidates and their tags, written in bulk (on PostgreSQL a COPY each) from their rows
+    in ``CANDIDATE_COLUMNS`` order."""
     if not candidates:
         return
-    columns = [c.key for c in Candidate.__table__.columns]
-    await insert_rows(session, Candidate.__table__, [{name: getattr(c, name) for name in columns} for c in candidates])
-    tag_rows = [
-        {"candidate_id": c.id, "kind": k, "value": v}
-        for c, ts in zip(candidates, tags, strict=True)
-        for k, v in dict.fromkeys(ts)
-    ]
-    if tag_rows:
-        await insert_rows(session, CandidateTag.__table__, tag_rows)
+    await insert_records(session, Candidate.__table__, CANDIDATE_COLUMNS, [c.row for c in candidates])
+    await insert_records(session, CandidateTag.__table__, ("kind", "value", "candidate_id"),
+                         [(kind, value, c.id) for c in candidates for kind, value in c.tags])
 
 
 async def add(session: AsyncSession, candidate: Candidate, tags: Sequence[tuple[str, str]]) -> None:

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.events import Envelope
+from kit.events import EncodedEnvelope, Envelope
 from kit.ids import new_id
 from kit.outbox import Outbox
 from reference.geography import UnknownArea, geography
@@ -48,6 +49,18 @@ SOURCE = "/joblink/candidates"
 
 class NewCandidate(SimpleNamespace):
     """The columns of a candidate about to be inserted."""
+
+
+class Ready(NamedTuple):
+    """A new candidate as a bulk write takes it: its row (``repository.CANDIDATE_COLUMNS``), tags
+    and encoded events."""
+
+    id: str
+    national_id_hash: str | None
+    person_hash: str | None
+    row: tuple[Any, ...]
+    tags: tuple[tuple[str, str], ...]
+    events: tuple[EncodedEnvelope, ...]
 
 
 class CandidateNotFound(LookupError):
@@ -92,14 +105,15 @@ def owns(who: Principal, candidate: Candidate) -> bool:
     )
 
 
-def duplicate_of(who: Principal, candidate: Candidate, existing: Candidate) -> DuplicateCandidate:
-    """Why ``candidate`` duplicates ``existing``; the existing id only if the caller may see it."""
+def duplicate_of(who: Principal, candidate: Candidate | Ready, existing: Candidate | Ready) -> DuplicateCandidate:
+    """Why ``candidate`` duplicates ``existing``; the existing id only if the caller may see it
+    (it may: an earlier row of the caller's own batch)."""
     reason = (
         "a candidate with this national ID is registered"
         if candidate.national_id_hash and existing.national_id_hash == candidate.national_id_hash
         else "a candidate with this phone, name and date of birth is registered"
     )
-    return DuplicateCandidate(reason, existing.id if owns(who, existing) else None)
+    return DuplicateCandidate(reason, existing.id if isinstance(existing, Ready) or owns(who, existing) else None)
 
 
 class CandidateService:
@@ -126,42 +140,49 @@ class CandidateService:
         return candidate
 
     async def register_prepared(
-        self, session: AsyncSession, who: Principal, prepared: list[NewCandidate | InvalidCandidate]
-    ) -> list[NewCandidate | InvalidCandidate | DuplicateCandidate]:
-        """Register a batch ``prepare`` made (maybe in another process) with one duplicate lookup
-        and multi-row writes; each entry of the result is the new candidate or why it was
-        refused. A duplicate created concurrently by another writer makes the flush fail: the
-        caller then retries row by row."""
-        results: list[NewCandidate | InvalidCandidate | DuplicateCandidate] = list(prepared)
-        fresh = [c for c in results if isinstance(c, NewCandidate)]
+        self, session: AsyncSession, who: Principal, prepared: list[Ready]
+    ) -> list[Ready | DuplicateCandidate]:
+        """Register a batch ``ready_many`` made (maybe in another process) with one duplicate
+        lookup and bulk writes; each entry of the result is the candidate or why it was refused.
+        A duplicate created concurrently by another writer makes the write fail: the caller then
+        retries row by row."""
         existing = await repository.find_duplicates(
             session,
-            [c.national_id_hash for c in fresh if c.national_id_hash],
-            [c.person_hash for c in fresh if c.person_hash],
+            [c.national_id_hash for c in prepared if c.national_id_hash],
+            [c.person_hash for c in prepared if c.person_hash],
         )
-        seen: dict[str, Candidate | NewCandidate] = {row_hash: row for row in existing for row_hash in
-                                      (row.national_id_hash, row.person_hash) if row_hash}
-        accepted: list[NewCandidate] = []
-        for i, candidate in enumerate(results):
-            if not isinstance(candidate, NewCandidate):
-                continue
+        seen: dict[str, Candidate | Ready] = {row_hash: row for row in existing for row_hash in
+                                              (row.national_id_hash, row.person_hash) if row_hash}
+        results: list[Ready | DuplicateCandidate] = []
+        for candidate in prepared:
             clash = next((seen[h] for h in (candidate.national_id_hash, candidate.person_hash) if h and h in seen), None)
             if clash is not None:
-                results[i] = duplicate_of(who, candidate, clash)
+                results.append(duplicate_of(who, candidate, clash))
                 continue
             for h in (candidate.national_id_hash, candidate.person_hash):
                 if h:
                     seen[h] = candidate
-            accepted.append(candidate)
-        await repository.add_many(session, accepted, [self._tags(c) for c in accepted])
-        await self.outbox.add(
-            session,
-            *registry.encode_many(SOURCE, REGISTERED, ((c.id, self._profile(c)) for c in accepted)),
-            *registry.encode_many(SOURCE, CONTACT_CHANGED, ((c.id, self._contact(c)) for c in accepted if notifiable(c))),
-        )
+            results.append(candidate)
+        accepted = [c for c in results if isinstance(c, Ready)]
+        await repository.add_ready(session, accepted)
+        await self.outbox.add_all(session, (event for c in accepted for event in c.events))
         return results
 
-    def prepare(self, who: Principal, body: CandidateIn, now: datetime | None = None) -> NewCandidate:
+    def ready_many(self, candidates: list[NewCandidate]) -> list[Ready]:
+        """Prepared candidates as the batch path writes them: each one's row, tags and encoded
+        events (plain tuples: a worker process sends them back cheaply)."""
+        registered = registry.encode_many(SOURCE, REGISTERED, ((c.id, self._profile(c)) for c in candidates))
+        contacts = iter(registry.encode_many(SOURCE, CONTACT_CHANGED,
+                                             ((c.id, self._contact(c)) for c in candidates if notifiable(c))))
+        row = attrgetter(*repository.CANDIDATE_COLUMNS)
+        return [
+            Ready(c.id, c.national_id_hash, c.person_hash, row(c), tuple(dict.fromkeys(self._tags(c))),
+                  (event, next(contacts)) if notifiable(c) else (event,))
+            for c, event in zip(candidates, registered, strict=True)
+        ]
+
+    def prepare(self, who: Principal, body: CandidateIn, now: datetime | None = None,
+                candidate_id: str | None = None) -> NewCandidate:
         """A new candidate's row from a validated body, checked against the reference data (a
         plain object, not yet an ORM instance: the batch path writes thousands with COPY, and
         ORM instrumentation would cost more than the rest of the preparation). Needs no
@@ -177,7 +198,7 @@ class CandidateService:
         at = now.isoformat()
         candidate = NewCandidate(
             erased_at=None,
-            id=new_id(),
+            id=candidate_id or new_id(),
             centre_id=who.centre_id,
             registered_by=who.client_id,
             status=body.status or "seeking",

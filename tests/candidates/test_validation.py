@@ -60,3 +60,18 @@ def test_plain_numbers_are_decided_as_the_parser_decides() -> None:
 @pytest.mark.parametrize("raw", ["0912 345 678", "+84 912 345 678", "84912345678", "(+84) 912-345-678"])
 def test_common_forms_give_one_number(raw: str) -> None:
     assert normalise_phone(raw) == "+84912345678"
+
+
+def test_validity_depends_only_on_the_first_four_digits_and_the_length() -> None:
+    """What lets the fast path ask the parser once per prefix and length: for every four-digit
+    prefix and every length of the plan, numbers that differ after the prefix get one answer."""
+    rng = random.Random(11)
+    for length in range(7, 11):
+        for prefix in range(1000, 10000):
+            answers = {phonenumbers.is_valid_number(phonenumbers.PhoneNumber(
+                country_code=84, national_number=int(f"{prefix}{rng.randrange(10 ** (length - 4)):0{length - 4}d}")))
+                for _ in range(3)}
+            ends = (int(f"{prefix}{'0' * (length - 4)}"), int(f"{prefix}{'9' * (length - 4)}"))
+            answers |= {phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=84, national_number=n))
+                        for n in ends}
+            assert len(answers) == 1, (prefix, length)
