@@ -148,6 +148,7 @@ class Geography:
         self.ward_lat = np.array([r[4] for r in current], dtype=np.float64)
         self.ward_lon = np.array([r[5] for r in current], dtype=np.float64)
         self._ward_index = {code: i for i, code in enumerate(self.ward_codes.tolist())}
+        self._located: dict[tuple[str | None, str | None, str | None], Location] = {}
         self._ward_rows = current
         by_key = _Keys([(f"{r[6]}_{r[7]}", r[0]) for r in current])
         self.provinces = {r[2]: r[3] for r in current}
@@ -291,7 +292,15 @@ class Geography:
         legacy_district_code: str | None = None,
     ) -> Location:
         """The best location an address allows: a current ward, else a legacy ward converted,
-        else a legacy district's centre. Raises ``UnknownArea`` for any bad code given."""
+        else a legacy district's centre. Raises ``UnknownArea`` for any bad code given.
+        Answers are kept (there are only so many valid codes): an import asks for every row."""
+        address = (ward_code, legacy_ward_code, legacy_district_code)
+        location = self._located.get(address)
+        if location is None:
+            location = self._located[address] = self._locate(ward_code, legacy_ward_code, legacy_district_code)
+        return location
+
+    def _locate(self, ward_code: str | None, legacy_ward_code: str | None, legacy_district_code: str | None) -> Location:
         if ward_code:
             ward = self.ward(ward_code)
             district = legacy_district_code or ward.legacy_district_code
