@@ -15,6 +15,7 @@ import gc
 import csv
 import io
 import os
+import statistics
 import time
 from datetime import date
 from pathlib import Path
@@ -51,7 +52,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--workers", type=lambda text: [int(w) for w in text.split(",")], default=[0, 1],
-                        help="worker processes preparing rows, one run each (comma-separated)")
+                        help="worker processes preparing rows, one configuration each (comma-separated)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each configuration, alternated")
     args = parser.parse_args()
     data = generate(args.rows)
     databases = PostgresDatabases(os.environ["DATABASE_URL"])
@@ -66,22 +68,29 @@ async def main() -> None:
         copy_s = time.perf_counter() - started
         await conn.close()
 
-        runs = []
-        for workers in args.workers:  # each run into an empty database of its own
-            url = await databases.create(f"bench_import_{workers}")
-            await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
-            runs.append((workers, *await import_once(url, data, workers)))
+        runs: dict[int, list[tuple[float, dict, dict[str, float]]]] = {workers: [] for workers in args.workers}
+        for repeat in range(args.repeat):  # the configurations alternate; each run into an empty database
+            for workers in args.workers:
+                url = await databases.create(f"bench_import_{workers}_{repeat}")
+                await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
+                runs[workers].append(await import_once(url, data, workers))
+                await databases.drop_all()
     finally:
         await databases.drop_all()
     print(f"\n{args.rows:,} generated candidates ({len(data) / 1e6:.1f} MB CSV), PostgreSQL, {os.cpu_count()} cores\n")
+    print(f"Imports: median of {args.repeat} alternated runs (rows/s of each run in brackets).\n")
     print("| path | rows | seconds | rows/s | CPU µs per row: service, workers, PostgreSQL |\n"
           "| --- | ---: | ---: | ---: | --- |")
     print(f"| bare COPY of the columns as text (baseline) | {args.rows:,} | {copy_s:.2f} | {args.rows / copy_s:,.0f} | |")
-    for workers, import_s, summary, cpu in runs:
+    for workers, done in runs.items():
         where = f"rows prepared in {workers} worker process{'es' if workers > 1 else ''}" if workers else "all in one process"
-        per_row = ", ".join(f"{cpu[name] / args.rows * 1e6:.0f}" for name in ("service", "workers", "postgresql"))
+        import_s = statistics.median(seconds for seconds, _summary, _cpu in done)
+        summary = done[-1][1]
+        each = ", ".join(f"{args.rows / seconds:,.0f}" for seconds, _summary, _cpu in done)
+        per_row = ", ".join(f"{statistics.median(cpu[name] for _s, _summary, cpu in done) / args.rows * 1e6:.0f}"
+                            for name in ("service", "workers", "postgresql"))
         print(f"| import: validate, encrypt, dedupe, insert, tags, events ({where}) | {summary['imported']:,} imported, "
-              f"{summary['failed']:,} rejected | {import_s:.2f} | {args.rows / import_s:,.0f} | {per_row} |")
+              f"{summary['failed']:,} rejected | {import_s:.2f} | {args.rows / import_s:,.0f} ({each}) | {per_row} |")
 
 
 def cpu_seconds(pid: int) -> float:
