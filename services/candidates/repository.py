@@ -15,6 +15,8 @@ from services.candidates.models import Candidate, CandidateImport, CandidateTag
 if TYPE_CHECKING:
     from services.candidates.service import Ready
 
+CANDIDATE_COLUMNS = tuple(c.key for c in Candidate.__table__.columns)  # the order of a bulk-written row
+
 
 async def get(session: AsyncSession, candidate_id: str, for_update: bool = False) -> Candidate | None:
     stmt = select(Candidate).where(Candidate.id == candidate_id, Candidate.erased_at.is_(None))
@@ -50,9 +52,6 @@ async def find_duplicates(session: AsyncSession, national_id_hashes: list[str], 
     else:
         condition = or_(Candidate.national_id_hash.in_(national_id_hashes), Candidate.person_hash.in_(person_hashes))
     return list((await session.scalars(select(Candidate).where(condition))).all())
-
-
-CANDIDATE_COLUMNS = tuple(c.key for c in Candidate.__table__.columns)
 
 
 async def add_ready(session: AsyncSession, candidates: Sequence[Ready]) -> None:
