@@ -156,3 +156,22 @@ async def test_a_lost_worker_process_costs_no_row(tmp_path, workers: int) -> Non
     finally:
         importer.close()
         await db.dispose()
+
+
+async def test_a_person_twice_in_one_file_is_imported_once_and_found_by_the_filters(candidates: Candidates) -> None:
+    headers = await candidates.bearer(["candidates:read", "candidates:write"], centre_id="centre-a")
+    gen = PopulationGenerator(9, date(2026, 12, 1))
+    first = {k: str(v).lower() if isinstance(v, bool) else v for k, v in gen.candidate(0).items()}
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(CANDIDATE_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows([first, {k: str(v).lower() if isinstance(v, bool) else v for k, v in gen.candidate(1).items()},
+                      {**first, "national_id": ""}])  # the same person again: phone, name and birth date
+    response = await candidates.http.post("/api/v1/candidates:import", content=out.getvalue().encode(),
+                                          headers={**headers, "content-type": "text/csv"})
+    lines = [orjson.loads(line) for line in response.text.splitlines()]
+    assert "id" in lines[0] and "id" in lines[1]
+    assert lines[2]["errors"][0]["message"].endswith(f"({lines[0]['id']})")  # names the row it repeats
+    occupation = first["occupations"].split(";")[0]
+    found = await candidates.http.get("/api/v1/candidates", params={"occupation": occupation}, headers=headers)
+    assert lines[0]["id"] in [c["id"] for c in found.json()["items"]]
