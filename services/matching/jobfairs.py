@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +26,7 @@ from kit.memory import paused_gc
 from kit.outbox import Outbox
 from services.matching import events as ev
 from services.matching import readmodels, repository
-from services.matching.allocation import Allocation, Pair, Problem, allocate
+from services.matching.allocation import Allocation, Problem, allocate
 from services.matching.models import AllocationRun, Invitation, JobFair
 from services.matching.report import render
 from services.matching.service import MatchingService, training_features
@@ -187,29 +188,45 @@ class JobFairs:
 
     def problem(self, fair: JobFair) -> tuple[Problem, dict[tuple[str, str], Any]]:
         """The allocation input from the index: each open vacancy's exact ranked candidates, from
-        the batch top-N (services/matching/topn.py); a pair is explained only if it is invited."""
+        the batch top-N (services/matching/topn.py), as arrays straight from its result (a city's
+        fair ranks millions of pairs: one Python object each would cost ten times the ranking).
+        The vectors the ranking saw are kept, so that a pair is explained, if it is invited, as it
+        was scored, whatever the index receives meanwhile."""
         index = self.matching.index
         groups = set(fair.priority_groups)
-        caps, slot_of, limits = {}, {}, {}
+        listed: dict[str, tuple[int, int, str]] = {}  # vacancy id → (list length, capacity, slot)
         for entry in fair.vacancies:
             vector = index.vacancies.get(entry["vacancy_id"])
             if vector is None or entry["slot_id"] is None:  # closed or filled since the fair was scheduled
                 continue
             cap = vector.openings * fair.invites_per_opening
-            caps[vector.vacancy_id], slot_of[vector.vacancy_id] = cap, entry["slot_id"]
-            limits[vector.vacancy_id] = min(500, max(50, 4 * cap))
-        ranked = self.matching.top_n(max(limits.values(), default=1), vacancy_ids=list(limits))
-        pairs, matches = [], _Explained(index)
-        for i, vacancy_id in enumerate(ranked.vacancy_ids):
-            vacancy = index.vacancies.get(vacancy_id)
-            listed = slice(ranked.indptr[i], min(ranked.indptr[i + 1], ranked.indptr[i] + limits[vacancy_id]))
-            for candidate_id, score in zip(ranked.candidate_ids[ranked.rows[listed]], ranked.scores[listed], strict=True):
-                candidate = index.candidates.get(candidate_id)
-                pairs.append(Pair(candidate_id, vacancy_id, float(score), bool(groups & set(candidate.priority_groups))))
-                matches.vectors[(candidate_id, vacancy_id)] = (candidate, vacancy)
+            listed[vector.vacancy_id] = (min(500, max(50, 4 * cap)), cap, entry["slot_id"])
+        ranked = self.matching.top_n(max((n for n, _c, _s in listed.values()), default=1), vacancy_ids=list(listed))
+        counts = np.diff(ranked.indptr)
+        place = np.arange(len(ranked.rows)) - np.repeat(ranked.indptr[:-1], counts)
+        keep = place < np.repeat(np.array([listed[v][0] for v in ranked.vacancy_ids], np.int64), counts)
+        used, candidate = np.unique(ranked.rows[keep], return_inverse=True)
+        candidate_ids = np.asarray(ranked.candidate_ids, dtype=object)[used]
+        candidates = {c: index.candidates.get(c) for c in candidate_ids}
+        priority = np.array([bool(groups & set(candidates[c].priority_groups)) for c in candidate_ids], bool)
         seats = {s["id"]: s["seats"] for s in fair.slots}
-        problem = Problem.of_pairs(pairs, caps, slot_of, seats, fair.max_invites_per_candidate, fair.priority_min_share)
-        return problem, matches
+        slot_ids = sorted(seats)
+        slot_index = {s: i for i, s in enumerate(slot_ids)}
+        problem = Problem(
+            candidate=candidate.astype(np.int64),
+            vacancy=np.repeat(np.arange(len(ranked.vacancy_ids)), counts)[keep],
+            score=ranked.scores[keep].astype(np.float64),
+            priority=priority[candidate],
+            candidate_ids=candidate_ids,
+            vacancy_ids=np.array(ranked.vacancy_ids, dtype=object),
+            vacancy_cap=np.array([listed[v][1] for v in ranked.vacancy_ids], np.int64),
+            vacancy_slot=np.array([slot_index.get(listed[v][2], -1) for v in ranked.vacancy_ids], np.int64),
+            slot_ids=slot_ids,
+            slot_seats=np.array([seats[s] for s in slot_ids], np.int64),
+            max_per_candidate=fair.max_invites_per_candidate,
+            min_priority_share=fair.priority_min_share,
+        )
+        return problem, _Explained(index, candidates, {v: index.vacancies.get(v) for v in ranked.vacancy_ids})
 
     async def _publish(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
                        matches: dict[tuple[str, str], Any]) -> dict[str, int]:
@@ -366,13 +383,15 @@ class _Explained(dict):
     """Pair → its Match with the explanation, computed when first asked for (from the vectors
     the ranking saw): a run explains the pairs it invites, not every pair it ranked."""
 
-    def __init__(self, index: Any) -> None:
+    def __init__(self, index: Any, candidates: dict[str, Any], vacancies: dict[str, Any]) -> None:
         super().__init__()
         self.index = index
-        self.vectors: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self.candidates = candidates
+        self.vacancies = vacancies
 
     def __missing__(self, key: tuple[str, str]) -> Any:
-        match = self[key] = self.index.score_pair(*self.vectors[key])
+        candidate_id, vacancy_id = key
+        match = self[key] = self.index.score_pair(self.candidates[candidate_id], self.vacancies[vacancy_id])
         return match
 
 
