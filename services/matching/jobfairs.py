@@ -151,12 +151,15 @@ class JobFairs:
                 run = await session.get(AllocationRun, run_id)
                 fair = await self.fair(session, run.fair_id)
             await self._progress(run_id, "ranking candidates", progress)
-            problem, pairs_by_key = self.problem(fair)
+            problem, pairs_by_key = self.problem(fair)  # here: it reads the index, which events update
             await self._progress(run_id, f"solving over {len(problem.score):,} scored pairs", progress)
-            result = allocate(problem)
+            # The solve and the explanations work on what the ranking captured, nothing shared: in a
+            # thread, so that the service keeps answering while a city's fair takes its seconds.
+            result = await asyncio.to_thread(allocate, problem)
             await self._progress(run_id, f"publishing {len(result.chosen):,} invitations", progress)
             # the invited pairs explained before the transaction opens, not while it is held
-            explained = {key: pairs_by_key[key] for key in ((p.candidate_id, p.vacancy_id) for p in result.chosen)}
+            explained = await asyncio.to_thread(
+                lambda: {key: pairs_by_key[key] for key in ((p.candidate_id, p.vacancy_id) for p in result.chosen)})
             async with self.db.transaction() as session:
                 changes = await self._publish(session, fair, run_id, result, explained)
                 run = await session.get(AllocationRun, run_id)
