@@ -259,19 +259,32 @@ class MatchIndex:
 
     def score_pair(self, c: CandidateVector, v: VacancyVector) -> Match:
         """One pair, scored as the ranked lists score it (also for pairs with R = 0)."""
-        relevance = sparse_dot(c.cols, c.vals, v.cols, v.vals)
-        km = float(distance_km(c.lat, c.lon, v.lat, v.lon))
-        factors = {
-            "trade_level": float(level_factor(np.array(c.trade_level), np.array(v.min_level))),
-            "qualification": float(qualification_factor(np.array(c.qualification), np.array(v.min_qualification))),
-            "distance": float(distance_factor(np.array(km), np.array(c.commute_km), np.array(c.ward is not None and c.ward == v.ward),
-                                              np.array(c.district is not None and c.district == v.district))),
-            "wage": float(wage_factor(np.array(c.desired_wage), np.array(v.wage_top))),
+        return self.score_pairs([(c, v)])[0]
+
+    def score_pairs(self, pairs: list[tuple[CandidateVector, VacancyVector]]) -> list[Match]:
+        """Many pairs scored and explained, as ``score_pair`` would one by one: the factors are
+        computed for all of them at once (a job fair explains every invitation it issues)."""
+        if not pairs:
+            return []
+        cs, vs = [c for c, _v in pairs], [v for _c, v in pairs]
+        relevance = [sparse_dot(c.cols, c.vals, v.cols, v.vals) for c, v in pairs]
+        km = distance_km(np.array([c.lat for c in cs], np.float64), np.array([c.lon for c in cs], np.float64),
+                         np.array([v.lat for v in vs], np.float64), np.array([v.lon for v in vs], np.float64))
+        same_ward = np.array([c.ward is not None and c.ward == v.ward for c, v in pairs])
+        same_district = np.array([c.district is not None and c.district == v.district for c, v in pairs])
+        columns = {
+            "trade_level": level_factor(np.array([c.trade_level for c in cs]), np.array([v.min_level for v in vs])),
+            "qualification": qualification_factor(np.array([c.qualification for c in cs]),
+                                                  np.array([v.min_qualification for v in vs])),
+            "distance": distance_factor(km, np.array([c.commute_km for c in cs]), same_ward, same_district),
+            "wage": wage_factor(np.array([c.desired_wage for c in cs]), np.array([v.wage_top for v in vs])),
         }
-        boost = self.boost_of(c.priority_groups) if v.accepts_priority else 0.0
-        fit = float(fit_score(self.weights, [factors[p] for p in ("trade_level", "qualification", "distance", "wage")]))
-        score = float(combine(np.array(relevance), np.array(fit), np.array(boost), self.weights.alpha))
-        return Match(c, v, score, explain(c, v, relevance, factors, km, boost, score, self.weights))
+        boost = np.array([self.boost_of(c.priority_groups) if v.accepts_priority else 0.0 for c, v in pairs])
+        fit = fit_score(self.weights, [columns[p] for p in ("trade_level", "qualification", "distance", "wage")])
+        scores = combine(np.array(relevance), fit, boost, self.weights.alpha).tolist()
+        factors = [dict(zip(columns, values, strict=True)) for values in zip(*(f.tolist() for f in columns.values()))]
+        return [Match(c, v, score, explain(c, v, r, f, d, b, score, self.weights))
+                for (c, v), r, f, d, b, score in zip(pairs, relevance, factors, km.tolist(), boost.tolist(), scores, strict=True)]
 
     # ---- internals ------------------------------------------------------------------------
     def _matches(self, found: list, v: VacancyVector | None = None, c: CandidateVector | None = None) -> list[Match]:

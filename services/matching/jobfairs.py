@@ -158,8 +158,7 @@ class JobFairs:
             result = await asyncio.to_thread(allocate, problem)
             await self._progress(run_id, f"publishing {len(result.chosen):,} invitations", progress)
             # the invited pairs explained before the transaction opens, not while it is held
-            explained = await asyncio.to_thread(
-                lambda: {key: pairs_by_key[key] for key in ((p.candidate_id, p.vacancy_id) for p in result.chosen)})
+            explained = await asyncio.to_thread(pairs_by_key.explain, [(p.candidate_id, p.vacancy_id) for p in result.chosen])
             async with self.db.transaction() as session:
                 changes = await self._publish(session, fair, run_id, result, explained)
                 run = await session.get(AllocationRun, run_id)
@@ -189,7 +188,7 @@ class JobFairs:
                 run.status, run.message, run.finished_at = "failed", f"{type(exc).__name__}: {exc}", self.clock()
             raise
 
-    def problem(self, fair: JobFair) -> tuple[Problem, dict[tuple[str, str], Any]]:
+    def problem(self, fair: JobFair) -> tuple[Problem, _Explained]:
         """The allocation input from the index: each open vacancy's exact ranked candidates, from
         the batch top-N (services/matching/topn.py), as arrays straight from its result (a city's
         fair ranks millions of pairs: one Python object each would cost ten times the ranking).
@@ -396,6 +395,13 @@ class _Explained(dict):
         candidate_id, vacancy_id = key
         match = self[key] = self.index.score_pair(self.candidates[candidate_id], self.vacancies[vacancy_id])
         return match
+
+    def explain(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """These pairs' matches, those not yet explained computed together (``score_pairs``)."""
+        missing = [key for key in keys if key not in self]
+        matches = self.index.score_pairs([(self.candidates[c], self.vacancies[v]) for c, v in missing])
+        self.update(zip(missing, matches, strict=True))
+        return {key: self[key] for key in keys}
 
 
 def _parameters(fair: JobFair) -> dict[str, Any]:

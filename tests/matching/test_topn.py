@@ -147,3 +147,9 @@ def test_a_job_fair_ranks_its_vacancies_with_the_batch_and_explains_what_it_invi
     vacancy_id = str(problem.vacancy_ids[problem.vacancy[0]])
     match = matches[(candidate_id, vacancy_id)]
     assert match.explanation["score"] == round(float(problem.score[0]), 4)
+    keys = [(str(problem.candidate_ids[c]), str(problem.vacancy_ids[v]))
+            for c, v in zip(problem.candidate[:40], problem.vacancy[:40], strict=True)]
+    together = matches.explain(keys)  # explained in one go, as a run explains what it invites
+    for key in keys:
+        alone = s.index.score_pair(s.index.candidates.get(key[0]), s.index.vacancies.get(key[1]))
+        assert (together[key].score, together[key].explanation) == (alone.score, alone.explanation)
