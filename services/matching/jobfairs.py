@@ -29,7 +29,7 @@ from services.matching import readmodels, repository
 from services.matching.allocation import Allocation, Problem, allocate
 from services.matching.models import AllocationRun, Invitation, JobFair
 from services.matching.report import render
-from services.matching.service import MatchingService, training_features
+from services.matching.service import MatchingService, TopN, training_features
 
 SOURCE = "/joblink/matching"
 LIVE = ("issued", "delivered", "accepted")  # an invitation a re-run may still revoke
@@ -151,10 +151,13 @@ class JobFairs:
                 run = await session.get(AllocationRun, run_id)
                 fair = await self.fair(session, run.fair_id)
             await self._progress(run_id, "ranking candidates", progress)
-            problem, pairs_by_key = self.problem(fair)  # here: it reads the index, which events update
+            # What reads the index runs here, where events update it; the compiled ranking, the solve
+            # and the explanations work on what was captured, nothing shared: in a thread, so that
+            # the service keeps answering while a city's fair takes its seconds.
+            listed = self._listed(fair)
+            ranked = await asyncio.to_thread(self._ranking(listed))
+            problem, pairs_by_key = self._problem(fair, listed, ranked)
             await self._progress(run_id, f"solving over {len(problem.score):,} scored pairs", progress)
-            # The solve and the explanations work on what the ranking captured, nothing shared: in a
-            # thread, so that the service keeps answering while a city's fair takes its seconds.
             result = await asyncio.to_thread(allocate, problem)
             await self._progress(run_id, f"publishing {len(result.chosen):,} invitations", progress)
             # the invited pairs explained before the transaction opens, not while it is held
@@ -190,27 +193,37 @@ class JobFairs:
 
     def problem(self, fair: JobFair) -> tuple[Problem, _Explained]:
         """The allocation input from the index: each open vacancy's exact ranked candidates, from
-        the batch top-N (services/matching/topn.py), as arrays straight from its result (a city's
-        fair ranks millions of pairs: one Python object each would cost ten times the ranking).
-        The vectors the ranking saw are kept, so that a pair is explained, if it is invited, as it
-        was scored, whatever the index receives meanwhile."""
-        index = self.matching.index
-        groups = set(fair.priority_groups)
-        listed: dict[str, tuple[int, int, str]] = {}  # vacancy id → (list length, capacity, slot)
+        the batch top-N (services/matching/topn.py). ``run`` does the same in three steps, the
+        compiled ranking in a thread."""
+        listed = self._listed(fair)
+        return self._problem(fair, listed, self._ranking(listed)())
+
+    def _listed(self, fair: JobFair) -> dict[str, tuple[int, int, str]]:
+        """The fair's open vacancies: vacancy id → (list length, capacity, slot)."""
+        listed = {}
         for entry in fair.vacancies:
-            vector = index.vacancies.get(entry["vacancy_id"])
+            vector = self.matching.index.vacancies.get(entry["vacancy_id"])
             if vector is None or entry["slot_id"] is None:  # closed or filled since the fair was scheduled
                 continue
             cap = vector.openings * fair.invites_per_opening
             listed[vector.vacancy_id] = (min(500, max(50, 4 * cap)), cap, entry["slot_id"])
-        ranked = self.matching.top_n(max((n for n, _c, _s in listed.values()), default=1), vacancy_ids=list(listed))
+        return listed
+
+    def _ranking(self, listed: dict[str, tuple[int, int, str]]) -> Callable[[], TopN]:
+        return self.matching.ranking(max((n for n, _c, _s in listed.values()), default=1), vacancy_ids=list(listed))
+
+    def _problem(self, fair: JobFair, listed: dict[str, tuple[int, int, str]], ranked: TopN) -> tuple[Problem, _Explained]:
+        """The problem as arrays straight from the ranking (a city's fair ranks millions of pairs:
+        one Python object each would cost ten times the ranking), with the vectors the ranking
+        saw, so that a pair is explained, if it is invited, as it was scored."""
+        groups = set(fair.priority_groups)
         counts = np.diff(ranked.indptr)
         place = np.arange(len(ranked.rows)) - np.repeat(ranked.indptr[:-1], counts)
         keep = place < np.repeat(np.array([listed[v][0] for v in ranked.vacancy_ids], np.int64), counts)
         used, candidate = np.unique(ranked.rows[keep], return_inverse=True)
-        candidate_ids = np.asarray(ranked.candidate_ids, dtype=object)[used]
-        candidates = {c: index.candidates.get(c) for c in candidate_ids}
-        priority = np.array([bool(groups & set(candidates[c].priority_groups)) for c in candidate_ids], bool)
+        candidates = {vector.candidate_id: vector for vector in (ranked.candidates[r] for r in used)}
+        candidate_ids = np.array(list(candidates), dtype=object)
+        priority = np.array([bool(groups & set(vector.priority_groups)) for vector in candidates.values()], bool)
         seats = {s["id"]: s["seats"] for s in fair.slots}
         slot_ids = sorted(seats)
         slot_index = {s: i for i, s in enumerate(slot_ids)}
@@ -228,7 +241,8 @@ class JobFairs:
             max_per_candidate=fair.max_invites_per_candidate,
             min_priority_share=fair.priority_min_share,
         )
-        return problem, _Explained(index, candidates, {v: index.vacancies.get(v) for v in ranked.vacancy_ids})
+        vacancies = {vector.vacancy_id: vector for vector in ranked.vacancies}
+        return problem, _Explained(self.matching.index, candidates, vacancies)
 
     async def _publish(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
                        matches: dict[tuple[str, str], Any]) -> dict[str, int]:

@@ -3,6 +3,8 @@ explanations, masking by caller, and the batch top-N used by job-fair allocation
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -22,6 +24,7 @@ from services.matching.index import Match, MatchIndex
 from services.matching.models import CandidateProfile, VacancyProfile
 from services.matching.scoring import (
     CandidateVector,
+    VacancyVector,
     Weights,
     candidate_vector,
     feature_space,
@@ -57,6 +60,8 @@ class TopN:
     rows: np.ndarray
     scores: np.ndarray
     scored: int  # pairs scored in full to find them
+    candidates: list[CandidateVector]  # the vectors ranked, by position (as ``candidate_ids``)
+    vacancies: list[VacancyVector]  # the vectors of ``vacancy_ids``
 
     @property
     def ranked(self) -> dict[str, list[tuple[str, float]]]:
@@ -84,6 +89,7 @@ class MatchingService:
     def __init__(self, weights: Weights, boosts: dict[str, float], compact_at: int = 1000) -> None:
         self.index = MatchIndex(weights, boosts, compact_at)
         self._batch: _Batch | None = None
+        self._ranking = threading.Lock()
 
     @property
     def weights(self) -> Weights:
@@ -244,6 +250,12 @@ class MatchingService:
         (services/matching/topn.py: one compiled pass that skips the candidates whose bound
         cannot reach a vacancy's n-th score). Its layout is prepared once per version of the
         index and reused by the next runs."""
+        return self.ranking(n, threads, vacancy_ids)()
+
+    def ranking(self, n: int = 50, threads: int = 2, vacancy_ids: list[str] | None = None) -> Callable[[], TopN]:
+        """``top_n`` in two steps: this one reads the index (so it runs where the index is
+        updated, on the event loop) and returns the compiled pass over what it captured, which
+        touches nothing shared and releases the GIL: it may run in a thread."""
         index = self.index
         c_block, v_block = index.candidates.compacted(), index.vacancies.compacted()
         rows = np.arange(len(v_block.vectors))
@@ -251,9 +263,12 @@ class MatchingService:
             at = {v.vacancy_id: i for i, v in enumerate(v_block.vectors)}
             rows = np.array([at[v] for v in vacancy_ids if v in at], np.int64)
         listed = [v_block.vectors[i].vacancy_id for i in rows]
+        vacancies = [v_block.vectors[i] for i in rows]
         if not listed or not c_block.vectors:
-            return TopN(listed, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
-                        np.zeros(len(listed) + 1, np.int64), np.empty(0, np.int64), np.empty(0), 0)
+            empty = TopN(listed, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
+                         np.zeros(len(listed) + 1, np.int64), np.empty(0, np.int64), np.empty(0), 0,
+                         c_block.vectors, vacancies)
+            return lambda: empty
         km = index.places.table()
         batch = self._batch
         if batch is None or not batch.of(c_block, v_block, km, index.weights):
@@ -261,8 +276,13 @@ class MatchingService:
                 c_block, v_block, km, index.weights, np.array([c.candidate_id for c in c_block.vectors], dtype=object),
                 topn.prepare(v_block.matrix.tocsr(), v_block.arrays, c_block.matrix, c_block.arrays,
                              feature_space().text_base, km, index.weights))
-        indptr, found, scores, scored = topn.top_n(batch.layout, n, threads, rows)
-        return TopN(listed, batch.ids, indptr, found, scores, int(scored.sum()))
+
+        def run() -> TopN:
+            with self._ranking:  # one compiled pass at a time (not every threading layer takes two)
+                indptr, found, scores, scored = topn.top_n(batch.layout, n, threads, rows)
+            return TopN(listed, batch.ids, indptr, found, scores, int(scored.sum()), c_block.vectors, vacancies)
+
+        return run
 
 
 def owns(who: Principal, candidate: CandidateVector) -> bool:

@@ -100,7 +100,7 @@ def _bitsets(p_indptr: np.ndarray, p_rows: np.ndarray, slots: int, candidates: i
     return bits
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def _top_n(q_indptr, q_indices, q_slot, q_data, v_key, v_level, v_qual, v_wage, v_accepts, level_table, qual_table,
            bits, t_indptr, t_indices, t_data, n_cand, group_boost,
            p_indptr, p_rows, p_group, p_level, p_qual, p_wage, p_rank, slot_max, group_dist, group_fit, text_base, width, w, alpha, todo, n, threads):
