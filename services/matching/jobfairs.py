@@ -406,9 +406,7 @@ class _Explained(dict):
         self.vacancies = vacancies
 
     def __missing__(self, key: tuple[str, str]) -> Any:
-        candidate_id, vacancy_id = key
-        match = self[key] = self.index.score_pair(self.candidates[candidate_id], self.vacancies[vacancy_id])
-        return match
+        return self.explain([key])[key]
 
     def explain(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
         """These pairs' matches, those not yet explained computed together (``score_pairs``)."""

@@ -89,7 +89,7 @@ class MatchingService:
     def __init__(self, weights: Weights, boosts: dict[str, float], compact_at: int = 1000) -> None:
         self.index = MatchIndex(weights, boosts, compact_at)
         self._batch: _Batch | None = None
-        self._ranking = threading.Lock()
+        self._kernel = threading.Lock()  # one compiled pass at a time (not every threading layer takes two)
 
     @property
     def weights(self) -> Weights:
@@ -278,7 +278,7 @@ class MatchingService:
                              feature_space().text_base, km, index.weights))
 
         def run() -> TopN:
-            with self._ranking:  # one compiled pass at a time (not every threading layer takes two)
+            with self._kernel:
                 indptr, found, scores, scored = topn.top_n(batch.layout, n, threads, rows)
             return TopN(listed, batch.ids, indptr, found, scores, int(scored.sum()), c_block.vectors, vacancies)
 
