@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import anyio
 import orjson
+import structlog
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from kit.auth import Principal
 from kit.events import describe_errors
+
+log = structlog.get_logger("kit.csvstream")
 
 
 @dataclass
@@ -159,9 +163,14 @@ async def run_import(
 
     async def land(staged: asyncio.Future[tuple[list[RowResult], Any]]) -> list[RowResult]:
         refused, prepared = await staged
+        counters = job.rows, job.imported, job.failed
         job.rows += len(refused)  # saved with the batch's commit
         job.failed += len(refused)
-        done = await commit(prepared) if prepared else []
+        try:
+            done = await commit(prepared) if prepared else []
+        except BaseException:
+            job.rows, job.imported, job.failed = counters  # the batch's transaction did not commit
+            raise
         return sorted([*done, *refused], key=lambda r: r.row)
 
     batch: list[tuple[int, dict[str, str]]] = []
@@ -183,13 +192,28 @@ async def run_import(
     except UnicodeDecodeError:
         job.status = "failed"
         job.error = "the file is not UTF-8 text"
+    except Exception as exc:  # the database went away, say: the stream still ends with a summary
+        log.exception("import_failed", import_id=job.id, rows=job.rows)
+        job.status = "failed"
+        job.error = f"the import stopped after row {job.rows} ({type(exc).__name__}); {_KEPT}"
+    except BaseException:  # cancelled: the client went away, or the service is stopping
+        job.status = "failed"
+        job.error = f"the import was interrupted after row {job.rows}; {_KEPT}"
+        raise
     finally:
         if preparing is not None and not preparing.done():
             preparing.cancel()
         job.finished_at = clock()
-        await finish()
+        try:
+            with anyio.CancelScope(shield=True):  # the job's last state is saved even when cancelled
+                await finish()
+        except Exception:
+            log.exception("import_not_saved", import_id=job.id, status=job.status)
     yield {"summary": {"import_id": job.id, "status": job.status, "rows": job.rows, "imported": job.imported,
                        "failed": job.failed, **({"error": job.error} if job.error else {})}}
+
+
+_KEPT = "the rows imported before were kept, and importing the file again reports them as duplicates"
 
 
 async def _as_is(rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, dict[str, str]]]:
