@@ -8,7 +8,7 @@ import csv
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import anyio
@@ -132,6 +132,8 @@ class ImportJob(Protocol):
     imported: int
     failed: int
     error: str | None
+    started_at: datetime
+    progress_at: datetime | None  # when its latest batch was handed to the database
     finished_at: datetime | None
 
 
@@ -166,6 +168,7 @@ async def run_import(
         counters = job.rows, job.imported, job.failed
         job.rows += len(refused)  # saved with the batch's commit
         job.failed += len(refused)
+        job.progress_at = clock()
         try:
             done = await commit(prepared) if prepared else []
         except BaseException:
@@ -213,7 +216,21 @@ async def run_import(
                        "failed": job.failed, **({"error": job.error} if job.error else {})}}
 
 
-_KEPT = "the rows imported before were kept, and importing the file again reports them as duplicates"
+_KEPT = "the rows counted as imported were kept"
+STALLED_AFTER = timedelta(minutes=10)  # a batch takes well under a second
+
+
+def job_report(job: ImportJob, now: datetime) -> dict[str, Any]:
+    """An import job as its ``GET`` shows it. The process running an import can die without a
+    word (killed, out of memory, its pod moved); its job would then read "running" for ever, so a
+    running job that has handed nothing to the database for ``STALLED_AFTER`` is shown as failed."""
+    report = {name: getattr(job, name) for name in
+              ("id", "status", "rows", "imported", "failed", "error", "started_at", "progress_at", "finished_at")}
+    last = job.progress_at or job.started_at
+    if job.status == "running" and now - last > STALLED_AFTER:
+        report["status"] = "failed"
+        report["error"] = f"the import stopped after row {job.rows}: no progress since {last.isoformat()}; {_KEPT}"
+    return report
 
 
 async def _as_is(rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, dict[str, str]]]:

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from kit.app import ServiceContext
 from kit.auth import Principal, require
-from kit.csvstream import SpooledUpload, ndjson_response
+from kit.csvstream import SpooledUpload, job_report, ndjson_response
 from kit.problems import Problem
 from services.candidates.importing import CandidateImporter
 from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, ImportOut, Status
@@ -82,7 +82,7 @@ async def read_import(import_id: str, request: Request, who: Principal = require
         job = await importer.read(session, who, import_id)
     if job is None:
         raise Problem(404, "import-not-found", "No such import.")
-    return ImportOut.model_validate(job, from_attributes=True)
+    return ImportOut.model_validate(job_report(job, importer.clock()))
 
 
 @router.get("/candidates/{candidate_id}", response_model=CandidateOut, summary="A candidate (masked if not yours)")

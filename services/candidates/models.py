@@ -99,4 +99,5 @@ class CandidateImport(Base):
     failed: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    progress_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)  # the latest batch
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -205,4 +205,5 @@ class ImportOut(BaseModel):
     failed: int
     error: str | None
     started_at: datetime
+    progress_at: datetime | None = Field(description="when the latest batch of rows was handed to the database")
     finished_at: datetime | None

@@ -59,6 +59,7 @@ async def test_import_keeps_good_rows_and_reports_bad_ones(candidates: Candidate
 
     progress = await candidates.http.get(response.headers["location"], headers=headers)
     assert progress.json()["imported"] == 270 and progress.json()["status"] == "completed"
+    assert progress.json()["started_at"] <= progress.json()["progress_at"] <= progress.json()["finished_at"]
     some_id = next(line["id"] for line in lines[:-1] if "id" in line)
     assert (await candidates.http.get(f"/api/v1/candidates/{some_id}", headers=headers)).json()["centre_id"] == "centre-a"
 
@@ -175,3 +176,28 @@ async def test_a_person_twice_in_one_file_is_imported_once_and_found_by_the_filt
     occupation = first["occupations"].split(";")[0]
     found = await candidates.http.get("/api/v1/candidates", params={"occupation": occupation}, headers=headers)
     assert lines[0]["id"] in [c["id"] for c in found.json()["items"]]
+
+
+async def test_an_import_whose_process_died_reads_as_failed_once_it_stalls(candidates: Candidates) -> None:
+    """A process killed mid-import never finishes its job: once the job has made no progress for
+    ten minutes, its GET says it failed, where it stopped, and that the counted rows stay."""
+    from datetime import UTC, datetime, timedelta
+
+    from kit.ids import new_id
+    from services.candidates.models import CandidateImport
+
+    headers = await candidates.bearer(["candidates:write"], centre_id="centre-a")
+    now = datetime.now(UTC)
+    jobs = {}
+    async with candidates.db.transaction() as session:
+        for name, last in (("alive", now - timedelta(seconds=30)), ("dead", now - timedelta(minutes=11))):
+            jobs[name] = new_id()
+            session.add(CandidateImport(id=jobs[name], centre_id="centre-a", started_by="centre-a-app", status="running",
+                                        rows=1500, imported=1400, failed=100, started_at=now - timedelta(hours=1),
+                                        progress_at=last))
+    alive = (await candidates.http.get(f"/api/v1/candidates/imports/{jobs['alive']}", headers=headers)).json()
+    assert (alive["status"], alive["error"]) == ("running", None)
+    dead = (await candidates.http.get(f"/api/v1/candidates/imports/{jobs['dead']}", headers=headers)).json()
+    assert (dead["status"], dead["rows"], dead["imported"]) == ("failed", 1500, 1400)
+    assert dead["error"].startswith("the import stopped after row 1500: no progress since ")
+    assert dead["progress_at"] is not None and dead["finished_at"] is None

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
 
-from kit.csvstream import RowResult, run_import
+from kit.csvstream import STALLED_AFTER, RowResult, job_report, run_import
 
 
 @dataclass
@@ -21,6 +21,8 @@ class Job:
     imported: int = 0
     failed: int = 0
     error: str | None = None
+    started_at: datetime = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    progress_at: datetime | None = None
     finished_at: datetime | None = None
 
 
@@ -102,3 +104,17 @@ async def test_a_client_that_goes_away_leaves_a_failed_job_with_the_committed_co
     status, rows, imported, _failed, error = store.saved[-1]
     assert (status, rows, imported) == ("failed", 20, 20)  # the blocked third batch is not counted
     assert error.startswith("the import was interrupted after row 20")
+
+
+def test_a_running_job_reads_as_failed_only_after_it_stalls() -> None:
+    job = Job(rows=500, imported=480, failed=20)
+    started = job.started_at
+    assert job_report(job, started + STALLED_AFTER)["status"] == "running"  # measured from the start
+    assert job_report(job, started + STALLED_AFTER + timedelta(seconds=1))["status"] == "failed"
+    job.progress_at = started + timedelta(minutes=30)
+    assert job_report(job, started + timedelta(minutes=35))["status"] == "running"
+    late = job_report(job, started + timedelta(minutes=41))
+    assert late["status"] == "failed" and "after row 500: no progress since 2026-11-27T08:30:00+00:00" in late["error"]
+    job.status = "completed"
+    assert job_report(job, started + timedelta(days=3))["status"] == "completed"
+    assert job.status == "completed" and job.error is None  # a report, not a change to the job
