@@ -10,13 +10,13 @@ from kit.auth import Principal, require
 from kit.csvstream import SpooledUpload, job_report, ndjson_response
 from kit.problems import Problem
 from services.candidates.importing import CandidateImporter
+from services.candidates.records import InvalidCandidate
 from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, ImportOut, Status
 from services.candidates.service import (
     CandidateNotFound,
     CandidateService,
     DuplicateCandidate,
     Filters,
-    InvalidCandidate,
     NotOwner,
 )
 

@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import structlog
 from pydantic import ValidationError
@@ -33,12 +34,27 @@ from kit.ids import new_id, new_ids
 from kit.memory import paused_gc
 import reference
 from services.candidates import repository
-from services.candidates.models import CandidateImport
+from services.candidates.events import CONTACT_CHANGED, REGISTERED, registry
+from services.candidates.models import Candidate, CandidateImport
 from services.candidates.personal import PersonalDataProtector
+from services.candidates.records import CandidateRecords, InvalidCandidate, NewCandidate, contact, notifiable, profile, tags
 from services.candidates.schemas import CandidateIn
-from services.candidates.service import CandidateService, DuplicateCandidate, InvalidCandidate, NewCandidate, Ready
+from services.candidates.service import SOURCE, CandidateService, DuplicateCandidate, duplicate_of, owns
 
 log = structlog.get_logger("candidates.import")
+
+
+class Ready(NamedTuple):
+    """A new candidate as the bulk write takes it: its row (``repository.CANDIDATE_COLUMNS``),
+    tags and encoded events."""
+
+    id: str
+    national_id_hash: str | None
+    person_hash: str | None
+    row: tuple[Any, ...]
+    tags: tuple[tuple[str, str], ...]
+    events: tuple[EncodedEnvelope, ...]
+
 # A row after preparation: its number, the CSV row (for the row-by-row fallback) and the
 # prepared candidate or the row's errors.
 Prepared = tuple[int, dict[str, str], Ready | list[dict[str, str]]]
@@ -72,7 +88,7 @@ def row_to_body(row: dict[str, str], source: str) -> dict[str, Any]:
     return body
 
 
-def prepare_rows(service: CandidateService, who: Principal, source: str, now: datetime,
+def prepare_rows(records: CandidateRecords, who: Principal, source: str, now: datetime,
                  rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, Ready | list[dict[str, str]]]]:
     """The first stage: each row validated and made ready to write, or its errors."""
     outcomes: list[tuple[int, list[dict[str, str]] | None]] = []
@@ -81,24 +97,67 @@ def prepare_rows(service: CandidateService, who: Principal, source: str, now: da
         ids = iter(new_ids(len(rows)))
         for number, row in rows:
             try:
-                fresh.append(service.prepare(who, CandidateIn.model_validate(row_to_body(row, source)), now, next(ids)))
+                fresh.append(records.new(who, CandidateIn.model_validate(row_to_body(row, source)), now, next(ids)))
                 outcomes.append((number, None))
             except ValidationError as exc:
                 outcomes.append((number, field_errors(exc)))
             except InvalidCandidate as exc:
                 outcomes.append((number, exc.errors))
-        ready = iter(service.ready_many(fresh))
+        ready = iter(ready_many(fresh))
         return [(number, next(ready) if errors is None else errors) for number, errors in outcomes]
 
 
-_worker_service: CandidateService | None = None  # in a worker process: its own service
+def ready_many(candidates: list[NewCandidate]) -> list[Ready]:
+    """New candidates as the bulk write takes them: each one's row, tags and encoded events
+    (plain tuples: a worker process sends them back cheaply)."""
+    registered = registry.encode_many(SOURCE, REGISTERED, ((c.id, profile(c)) for c in candidates))
+    contacts = iter(registry.encode_many(SOURCE, CONTACT_CHANGED,
+                                         ((c.id, contact(c)) for c in candidates if notifiable(c))))
+    row = attrgetter(*repository.CANDIDATE_COLUMNS)
+    return [
+        Ready(c.id, c.national_id_hash, c.person_hash, row(c), tuple(dict.fromkeys(tags(c))),
+              (event, next(contacts)) if notifiable(c) else (event,))
+        for c, event in zip(candidates, registered, strict=True)
+    ]
+
+
+async def register_ready(session: AsyncSession, who: Principal, outbox: Any,
+                         prepared: list[Ready]) -> list[Ready | DuplicateCandidate]:
+    """Register a batch ``ready_many`` made (maybe in another process) with one duplicate lookup
+    and bulk writes; each entry of the result is the candidate or why it was refused. A duplicate
+    created concurrently by another writer makes the write fail: the caller then retries row by
+    row."""
+    existing = await repository.find_duplicates(
+        session,
+        [c.national_id_hash for c in prepared if c.national_id_hash],
+        [c.person_hash for c in prepared if c.person_hash],
+    )
+    seen: dict[str, Candidate | Ready] = {row_hash: row for row in existing for row_hash in
+                                          (row.national_id_hash, row.person_hash) if row_hash}
+    results: list[Ready | DuplicateCandidate] = []
+    for candidate in prepared:
+        clash = next((seen[h] for h in (candidate.national_id_hash, candidate.person_hash) if h and h in seen), None)
+        if clash is not None:  # an earlier row of this import is the caller's to see
+            results.append(duplicate_of(candidate, clash, isinstance(clash, Ready) or owns(who, clash)))
+            continue
+        for h in (candidate.national_id_hash, candidate.person_hash):
+            if h:
+                seen[h] = candidate
+        results.append(candidate)
+    accepted = [c for c in results if isinstance(c, Ready)]
+    await repository.add_ready(session, accepted)
+    await outbox.add_all(session, (event for c in accepted for event in c.events))
+    return results
+
+
+_worker_records: CandidateRecords | None = None  # in a worker process: what it prepares rows with
 
 
 def _start_worker(master_key: bytes, min_age_years: int) -> None:
-    global _worker_service
+    global _worker_records
     reference.load()
     gc.freeze()  # the reference data lives as long as the process: no collection need scan it
-    _worker_service = CandidateService(None, PersonalDataProtector(master_key), min_age_years)  # prepares only
+    _worker_records = CandidateRecords(PersonalDataProtector(master_key), min_age_years)
 
 
 def _prepare_in_worker(who: Principal, source: str, now: datetime,
@@ -106,9 +165,9 @@ def _prepare_in_worker(who: Principal, source: str, now: datetime,
     """``prepare_rows`` in a worker; what it sends back is plain tuples (``_unpacked`` makes them
     ``Ready`` again): pickling a named tuple costs several times more, and this is half of what
     crosses between the processes."""
-    assert _worker_service is not None
+    assert _worker_records is not None
     return [(number, outcome if isinstance(outcome, list) else (*outcome[:5], tuple(map(tuple, outcome.events))))
-            for number, outcome in prepare_rows(_worker_service, who, source, now, rows)]
+            for number, outcome in prepare_rows(_worker_records, who, source, now, rows)]
 
 
 def _unpacked(outcome: tuple[Any, ...] | list[dict[str, str]]) -> Ready | list[dict[str, str]]:
@@ -146,7 +205,7 @@ class CandidateImporter:
             if self._pool is None:
                 # spawn, not fork: this process runs threads (database drivers, the bus)
                 self._pool = ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn"), _start_worker,
-                                                 (self._master_key, self.service.min_age_years))
+                                                 (self._master_key, self.service.records.min_age_years))
             loop, share = asyncio.get_running_loop(), -(-len(rows) // self.workers) or 1
             try:  # the batch shared between the workers
                 parts = await asyncio.gather(*(loop.run_in_executor(self._pool, _prepare_in_worker, who, source, now,
@@ -156,9 +215,9 @@ class CandidateImporter:
             except BrokenProcessPool:
                 log.warning("import_worker_lost")  # a worker died (memory?): this batch here, a new pool next
                 self.close()
-                done = prepare_rows(self.service, who, source, now, rows)
+                done = prepare_rows(self.service.records, who, source, now, rows)
         else:
-            done = prepare_rows(self.service, who, source, now, rows)
+            done = prepare_rows(self.service.records, who, source, now, rows)
         return [(number, row, outcome) for (number, row), (_n, outcome) in zip(rows, done, strict=True)]
 
     async def start(self, who: Principal) -> CandidateImport:
@@ -195,7 +254,7 @@ class CandidateImporter:
         counters = (job.rows, job.imported, job.failed)
         try:
             async with self.db.transaction() as session:
-                outcomes = await self.service.register_prepared(session, who, [c for _n, c in fresh])
+                outcomes = await register_ready(session, who, self.service.outbox, [c for _n, c in fresh])
                 for (number, _candidate), outcome in zip(fresh, outcomes, strict=True):
                     results[number] = _result(number, outcome)
                 self._count(job, batch, results)

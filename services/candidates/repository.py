@@ -13,7 +13,7 @@ from kit.db import insert_records, insert_rows
 from services.candidates.models import Candidate, CandidateImport, CandidateTag
 
 if TYPE_CHECKING:
-    from services.candidates.service import Ready
+    from services.candidates.importing import Ready
 
 CANDIDATE_COLUMNS = tuple(c.key for c in Candidate.__table__.columns)  # the order of a bulk-written row
 
