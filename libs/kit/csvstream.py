@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import codecs
 import csv
+import io
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -45,46 +46,76 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
+class MalformedCsv(ValueError):
+    """The body stops being CSV at some line (not UTF-8, a quote never closed, text after a
+    closing quote)."""
+
+
+HELD_BACK_MAX = 1024 * 1024  # characters held while waiting for a quote to close
+
+
 async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, dict[str, str]]]:
     """(row number, row) from a streamed CSV body; tolerates a BOM and CRLF line ends.
 
-    Header names are trimmed and lower-cased; blank lines are skipped. Raises
-    UnicodeDecodeError when the body is not UTF-8.
+    Header names are trimmed and lower-cased; blank lines are skipped. Records end at a line
+    break (LF, CRLF or CR) outside quotes, never at the other characters Python calls line breaks
+    (U+2028, U+0085…), which may sit inside a cell. Raises MalformedCsv, after yielding every row before it, where the text stops being UTF-8 or the
+    quoting breaks.
     """
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     pending = ""
     header: list[str] | None = None
     number = 0
+    lines = 0  # physical lines parsed so far, for the error's line number
 
-    def records(text: str) -> list[list[str]]:
-        return list(csv.reader(text.splitlines(keepends=True)))
+    def records(text: str) -> Iterator[list[str]]:
+        nonlocal lines
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        done = 0  # lines of the records read whole
+        try:
+            for record in reader:
+                done = reader.line_num
+                yield record
+        except csv.Error as exc:
+            start = lines + done + 1
+            if "field limit" in str(exc) or "unexpected end of data" in str(exc):
+                raise MalformedCsv(f'line {start}: a quoted field starts on this line and never ends (a " without '
+                                   "its closing pair)") from None
+            raise MalformedCsv(f"line {lines + reader.line_num}: not valid CSV ({exc})") from None
+        lines += reader.line_num
+
+    def rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+        nonlocal header, number
+        for record in records(text):
+            if header is None:
+                header = [h.strip().lower() for h in record]
+            elif any(cell.strip() for cell in record):
+                number += 1
+                yield number, dict(zip(header, record, strict=False))
 
     async for chunk in chunks:
-        pending += decoder.decode(chunk)
+        try:
+            pending += decoder.decode(chunk)
+        except UnicodeDecodeError as exc:  # the rows whose lines decoded, then where it broke
+            pending += exc.object[: exc.start].decode("utf-8")
+            cut = pending.rfind("\n")
+            for row in rows(pending[: cut + 1]):
+                yield row
+            raise MalformedCsv(f"line {lines + 1}: not UTF-8 text (save the file as \"CSV UTF-8\")") from None
         cut = pending.rfind("\n")
         if cut < 0:
             continue
+        # A quoted field may hold a line break: only whole records go to the parser. A quote that
+        # never closes would hold back the rest of the file; past HELD_BACK_MAX the parser gets
+        # what there is, and says where the quoting broke.
+        if pending.count('"', 0, cut) % 2 and len(pending) < HELD_BACK_MAX:
+            continue
         complete, pending = pending[: cut + 1], pending[cut + 1 :]
-        # A quoted field may hold a newline: only hand whole records to the parser.
-        if complete.count('"') % 2:
-            pending = complete + pending
-            continue
-        for record in records(complete):
-            if header is None:
-                header = [h.strip().lower() for h in record]
-                continue
-            if not any(cell.strip() for cell in record):
-                continue
-            number += 1
-            yield number, dict(zip(header, record, strict=False))
+        for row in rows(complete):
+            yield row
     pending += decoder.decode(b"", final=True)
-    for record in records(pending):
-        if header is None:
-            header = [h.strip().lower() for h in record]
-            continue
-        if any(cell.strip() for cell in record):
-            number += 1
-            yield number, dict(zip(header, record, strict=False))
+    for row in rows(pending):
+        yield row
 
 
 class SpooledUpload:
@@ -153,7 +184,8 @@ async def run_import(
     With ``prepare`` (the work that needs no database, such as validation), a batch is prepared
     while the one before it commits — in another process, the two overlap — and ``commit``
     receives what ``prepare`` returned. A row holding U+0000 gets its error here, as any invalid
-    row does: PostgreSQL cannot store the character, and it would fail its whole batch."""
+    row does: PostgreSQL cannot store the character, and it would fail its whole batch. A file
+    that stops being CSV (or UTF-8) fails the job at that line, once the rows before it are in."""
     prepare = prepare or _as_is
 
     async def stage(batch: list[tuple[int, dict[str, str]]]) -> tuple[list[RowResult], Any]:
@@ -178,23 +210,25 @@ async def run_import(
 
     batch: list[tuple[int, dict[str, str]]] = []
     preparing: asyncio.Future[tuple[list[RowResult], Any]] | None = None  # the newest batch
+    broken: MalformedCsv | None = None
     try:
-        async for number, row in csv_rows(chunks):
-            batch.append((number, row))
-            if len(batch) >= batch_size:
-                previous, preparing, batch = preparing, asyncio.ensure_future(stage(batch)), []
-                if previous is not None:
-                    for result in await land(previous):
-                        yield result.as_dict()
+        try:
+            async for number, row in csv_rows(chunks):
+                batch.append((number, row))
+                if len(batch) >= batch_size:
+                    previous, preparing, batch = preparing, asyncio.ensure_future(stage(batch)), []
+                    if previous is not None:
+                        for result in await land(previous):
+                            yield result.as_dict()
+        except MalformedCsv as exc:  # the rows before the break still go in
+            broken = exc
         previous, preparing = preparing, asyncio.ensure_future(stage(batch)) if batch else None
         for staged in (previous, preparing):
             if staged is not None:
                 for result in await land(staged):
                     yield result.as_dict()
-        job.status = "completed"
-    except UnicodeDecodeError:
-        job.status = "failed"
-        job.error = "the file is not UTF-8 text"
+        job.status = "failed" if broken else "completed"
+        job.error = f"{broken}; the rows before it were imported or reported" if broken else None
     except Exception as exc:  # the database went away, say: the stream still ends with a summary
         log.exception("import_failed", import_id=job.id, rows=job.rows)
         job.status = "failed"

@@ -1,5 +1,6 @@
-"""An import that stops early says so: its job is saved as failed, with the counters of the
-batches that were committed, whether the database failed or the client went away."""
+"""CSV parsing of streamed uploads, and imports that stop early: a job that stops is saved as
+failed, with the counters of the batches that were committed, whether the file broke, the
+database failed or the client went away."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import pytest
 
-from kit.csvstream import STALLED_AFTER, RowResult, job_report, run_import
+from kit.csvstream import HELD_BACK_MAX, STALLED_AFTER, MalformedCsv, RowResult, csv_rows, job_report, run_import
 
 
 @dataclass
@@ -60,8 +61,69 @@ class Store:
         self.saved.append((j.status, j.rows, j.imported, j.failed, j.error))
 
 
-async def chunks(data: bytes):  # noqa: ANN201
-    yield data
+async def chunks(data: bytes, size: int = 256 * 1024):  # noqa: ANN201
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+async def parsed(data: bytes, size: int = 256 * 1024) -> list[tuple[int, dict[str, str]]]:
+    return [row async for row in csv_rows(chunks(data, size))]
+
+
+@pytest.mark.parametrize("size", [1, 7, 256 * 1024])
+async def test_cells_keep_every_character_and_records_end_only_at_line_breaks(size: int) -> None:
+    """U+2028 and U+0085 (pasted from a word processor) are text inside a cell, quoted or not;
+    a quoted cell may hold a line break, wherever the chunks of the stream are cut."""
+    body = ('\ufeffFull_Name ,address_detail\r\n'
+            'Nguyễn Văn An,Số 5\u2028ngõ 12\r\n'
+            '"Trần Thị ""Bé"" Bình","Tổ 3\x85Lê Chân\r\nHải Phòng"\r\n'
+            '\r\n'
+            'Phạm Văn Cường,TV 32" Samsung\rLê Thị Dung,Kiến An\n')
+    rows = await parsed(body.encode(), size)
+    assert rows == [
+        (1, {"full_name": "Nguyễn Văn An", "address_detail": "Số 5\u2028ngõ 12"}),
+        (2, {"full_name": 'Trần Thị "Bé" Bình', "address_detail": "Tổ 3\x85Lê Chân\r\nHải Phòng"}),
+        (3, {"full_name": "Phạm Văn Cường", "address_detail": 'TV 32" Samsung'}),
+        (4, {"full_name": "Lê Thị Dung", "address_detail": "Kiến An"}),
+    ]
+
+
+async def test_a_literal_quote_holds_back_no_more_than_a_bounded_stretch() -> None:
+    """A quote inside an unquoted cell is text; the odd count it leaves makes the reader wait
+    for a closing quote, never for more than HELD_BACK_MAX characters."""
+    many = HELD_BACK_MAX // 10
+    body = ('name,note\nmàn hình,32" cong\n' + "".join(f"người {i},x\n" for i in range(many))).encode()
+    rows = await parsed(body)
+    assert len(rows) == many + 1 and rows[0][1]["note"] == '32" cong' and rows[-1][1]["name"] == f"người {many - 1}"
+
+
+@pytest.mark.parametrize("rows_after", [10, 200_000])
+async def test_a_quote_that_never_closes_is_reported_at_its_line_after_the_rows_before_it(rows_after: int) -> None:
+    good = "".join(f"người {i},ghi chú {i}\n" for i in range(30))
+    rest = "".join(f"người {i},x\n" for i in range(rows_after))
+    body = f'name,note\n{good}Nguyễn Văn An,"Số 5, ngõ 12\n{rest}'.encode()
+    seen = []
+    with pytest.raises(MalformedCsv, match=r'^line 32: a quoted field starts on this line and never ends'):
+        async for row in csv_rows(chunks(body)):
+            seen.append(row)
+    assert [number for number, _row in seen] == list(range(1, 31))  # the rows of the same chunk before it too
+
+
+async def test_text_after_a_closing_quote_is_reported_at_its_line() -> None:
+    with pytest.raises(MalformedCsv, match=r"^line 3: not valid CSV"):
+        await parsed('name,note\nAn,"ok"\nBình,"Lê" Chân\nCường,x\n'.encode())
+
+
+async def test_a_broken_file_ends_the_import_with_its_line_and_keeps_the_rows_before() -> None:
+    job = Job()
+    store = Store(job)
+    body = ("name\n" + "".join(f"person {i}\n" for i in range(25)) + '"never closed\nperson x\n').encode()
+    lines = [line async for line in run_import(job, chunks(body), store.commit, store.finish, 10,
+                                                lambda: datetime.now(UTC))]
+    summary = lines[-1]["summary"]
+    assert (summary["status"], summary["rows"], summary["imported"]) == ("failed", 25, 25)
+    assert summary["error"].startswith("line 27: a quoted field starts on this line and never ends")
+    assert store.saved[-1][0] == "failed"
 
 
 async def test_a_database_failure_ends_the_stream_with_a_failed_summary_and_the_committed_counts() -> None:
@@ -118,3 +180,13 @@ def test_a_running_job_reads_as_failed_only_after_it_stalls() -> None:
     job.status = "completed"
     assert job_report(job, started + timedelta(days=3))["status"] == "completed"
     assert job.status == "completed" and job.error is None  # a report, not a change to the job
+
+
+@pytest.mark.parametrize("size", [5, 256 * 1024])
+async def test_a_file_that_stops_being_utf8_is_reported_at_its_line_after_the_rows_before_it(size: int) -> None:
+    body = "name,note\nNguyễn Văn An,Lê Chân\nTrần Thị Bình,Kiến An\n".encode() + "Lê,Chân\n".encode("cp1252")
+    seen = []
+    with pytest.raises(MalformedCsv, match=r'^line 4: not UTF-8 text \(save the file as "CSV UTF-8"\)$'):
+        async for row in csv_rows(chunks(body + b"Le,x\n", size)):
+            seen.append(row)
+    assert [r["name"] for _n, r in seen] == ["Nguyễn Văn An", "Trần Thị Bình"]
