@@ -22,6 +22,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
@@ -214,15 +215,18 @@ def create_app(
         service = service_for(request.url.path)
         if service is None:
             return problem_response(404, "not-found", "No resource at this path.")
+        limit = settings.max_import_bytes if request.url.path.endswith(":import") else settings.max_body_bytes
         length = int(request.headers.get("content-length") or 0)
-        if length > settings.max_body_bytes:
-            return problem_response(413, "payload-too-large", "The request body is too large.")
-        body = await request.body()
-        if len(body) > settings.max_body_bytes:
-            return problem_response(413, "payload-too-large", "The request body is too large.")
+        if length > limit:
+            return _too_large(limit)
         client: httpx.AsyncClient = request.app.state.upstreams[service]
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["x-request-id"] = structlog.contextvars.get_contextvars().get("request_id", "")
+        # The body is streamed through, never held whole here (an import may be a large file).
+        if length:
+            headers["content-length"] = str(length)
+        chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+        body = _Limited(request.stream(), limit) if length or chunked else b""
         # Forward the path exactly as received (still percent-encoded), never a decoded form.
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         try:
@@ -234,13 +238,20 @@ def create_app(
                 headers=headers,
             )
             upstream = await client.send(outgoing, stream=True)
+        except BodyTooLarge:
+            return _too_large(limit)
         except httpx.InvalidURL:
             return problem_response(400, "invalid-path", "The request path is not a valid URL path.")
         except httpx.TimeoutException:
             return problem_response(504, "upstream-timeout", f"The {service} service did not answer in time.")
         except httpx.TransportError:
+            if isinstance(body, _Limited) and body.exceeded:  # the service hung up on the cut-off body
+                return _too_large(limit)
             log.warning("upstream_unreachable", service=service)
             return problem_response(502, "upstream-unreachable", f"The {service} service is unreachable.")
+        if isinstance(body, _Limited) and body.exceeded:  # the service answered the cut-off body
+            await upstream.aclose()
+            return _too_large(limit)
         out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
         out_headers.pop("x-request-id", None)  # the gateway's own middleware sets it
         # Streamed through, so a long import reports its rows as they are committed.
@@ -249,6 +260,32 @@ def create_app(
         )
 
     return app
+
+
+class BodyTooLarge(ClientDisconnect):
+    """A body cut off at the limit: to the service behind, the client broke off its request (a
+    disconnect, which it handles quietly), whether it runs in this process or behind HTTP."""
+
+
+class _Limited:
+    """A request body passed on as it arrives, cut off once it passes ``limit`` bytes (a body sent
+    without a length is only measured on the way); ``exceeded`` tells afterwards."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], limit: int) -> None:
+        self.chunks, self.limit, self.exceeded = chunks, limit, False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in self.chunks:
+            seen += len(chunk)
+            if seen > self.limit:
+                self.exceeded = True
+                raise BodyTooLarge
+            yield chunk
+
+
+def _too_large(limit: int) -> Response:
+    return problem_response(413, "payload-too-large", f"The request body is larger than {limit:,} bytes.")
 
 
 async def _bootstrap_admin(app: FastAPI, settings: GatewaySettings) -> None:

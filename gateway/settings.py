@@ -24,6 +24,8 @@ class GatewaySettings(BaseSettings):
     )
     upstream_timeout_s: float = Field(30.0, gt=0)
     max_body_bytes: int = Field(20 * 1024 * 1024, gt=0, description="larger request bodies get 413")
+    max_import_bytes: int = Field(256 * 1024 * 1024, gt=0,
+                                  description="the same for CSV imports (paths ending in :import)")
 
     signing_key_file: str = Field("", description="Ed25519 PEM; empty = <var>/gateway-signing-key.pem, made if missing")
     token_issuer: str = "joblink"
