@@ -54,13 +54,35 @@ class MalformedCsv(ValueError):
 HELD_BACK_MAX = 1024 * 1024  # characters held while waiting for a quote to close
 
 
-async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, dict[str, str]]]:
+@dataclass(frozen=True)
+class Columns:
+    """The columns an import reads. A header without a required one fails the import at line 1;
+    any other column is ignored, and named in the job (a misspelt header would otherwise drop its
+    column without a word)."""
+
+    known: frozenset[str]
+    required: frozenset[str] = frozenset()
+
+    def check(self, header: list[str]) -> list[str]:
+        """The header's ignored columns; raises MalformedCsv for a missing or repeated one."""
+        named = [name for name in header if name]
+        if repeated := sorted({name for name in named if named.count(name) > 1}):
+            raise MalformedCsv(f"line 1: the header names {', '.join(repeated)} more than once")
+        if missing := sorted(self.required - set(named)):
+            raise MalformedCsv(f"line 1: the header has no {', '.join(missing)} column "
+                               f"(the columns read are: {', '.join(sorted(self.known))})")
+        return [name for name in named if name not in self.known]
+
+
+async def csv_rows(chunks: AsyncIterator[bytes],
+                   on_header: Callable[[list[str]], None] | None = None) -> AsyncIterator[tuple[int, dict[str, str]]]:
     """(row number, row) from a streamed CSV body; tolerates a BOM and CRLF line ends.
 
-    Header names are trimmed and lower-cased; blank lines are skipped. Records end at a line
-    break (LF, CRLF or CR) outside quotes, never at the other characters Python calls line breaks
-    (U+2028, U+0085…), which may sit inside a cell. Raises MalformedCsv, after yielding every row before it, where the text stops being UTF-8 or the
-    quoting breaks.
+    Header names are trimmed and lower-cased, then handed to ``on_header`` (which may refuse them
+    with MalformedCsv); blank lines are skipped. Records end at a line break (LF, CRLF or CR)
+    outside quotes, never at the other characters Python calls line breaks (U+2028, U+0085…),
+    which may sit inside a cell. Raises MalformedCsv, after yielding every row before it, where
+    the text stops being UTF-8 or the quoting breaks.
     """
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
     pending = ""
@@ -89,6 +111,8 @@ async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, dic
         for record in records(text):
             if header is None:
                 header = [h.strip().lower() for h in record]
+                if on_header is not None:
+                    on_header(header)
             elif any(cell.strip() for cell in record):
                 number += 1
                 yield number, dict(zip(header, record, strict=False))
@@ -163,6 +187,7 @@ class ImportJob(Protocol):
     imported: int
     failed: int
     error: str | None
+    ignored_columns: list[str] | None  # header columns the import does not read
     started_at: datetime
     progress_at: datetime | None  # when its latest batch was handed to the database
     finished_at: datetime | None
@@ -175,6 +200,7 @@ async def run_import(
     finish: Callable[[], Awaitable[None]],
     batch_size: int,
     clock: Callable[[], datetime],
+    columns: Columns,
     prepare: Callable[[list[tuple[int, dict[str, str]]]], Awaitable[Any]] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """The life of an import: the stream's rows handed to ``commit`` batch by batch (it writes
@@ -213,7 +239,10 @@ async def run_import(
     broken: MalformedCsv | None = None
     try:
         try:
-            async for number, row in csv_rows(chunks):
+            def header(names: list[str]) -> None:
+                job.ignored_columns = columns.check(names) or None
+
+            async for number, row in csv_rows(chunks, header):
                 batch.append((number, row))
                 if len(batch) >= batch_size:
                     previous, preparing, batch = preparing, asyncio.ensure_future(stage(batch)), []
@@ -228,7 +257,7 @@ async def run_import(
                 for result in await land(staged):
                     yield result.as_dict()
         job.status = "failed" if broken else "completed"
-        job.error = f"{broken}; the rows before it were imported or reported" if broken else None
+        job.error = f"{broken}{'; the rows before it were imported or reported' if job.rows else ''}" if broken else None
     except Exception as exc:  # the database went away, say: the stream still ends with a summary
         log.exception("import_failed", import_id=job.id, rows=job.rows)
         job.status = "failed"
@@ -247,7 +276,8 @@ async def run_import(
         except Exception:
             log.exception("import_not_saved", import_id=job.id, status=job.status)
     yield {"summary": {"import_id": job.id, "status": job.status, "rows": job.rows, "imported": job.imported,
-                       "failed": job.failed, **({"error": job.error} if job.error else {})}}
+                       "failed": job.failed, **({"error": job.error} if job.error else {}),
+                       **({"ignored_columns": job.ignored_columns} if job.ignored_columns else {})}}
 
 
 _KEPT = "the rows counted as imported were kept"
@@ -259,7 +289,8 @@ def job_report(job: ImportJob, now: datetime) -> dict[str, Any]:
     word (killed, out of memory, its pod moved); its job would then read "running" for ever, so a
     running job that has handed nothing to the database for ``STALLED_AFTER`` is shown as failed."""
     report = {name: getattr(job, name) for name in
-              ("id", "status", "rows", "imported", "failed", "error", "started_at", "progress_at", "finished_at")}
+              ("id", "status", "rows", "imported", "failed", "error", "ignored_columns", "started_at", "progress_at",
+               "finished_at")}
     last = job.progress_at or job.started_at
     if job.status == "running" and now - last > STALLED_AFTER:
         report["status"] = "failed"

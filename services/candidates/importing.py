@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.csvstream import RowResult, field_errors, run_import, visible_to
+from kit.csvstream import Columns, RowResult, field_errors, run_import, visible_to
 from kit.db import Database
 from kit.events import EncodedEnvelope
 from kit.ids import new_id, new_ids
@@ -65,6 +65,9 @@ BATCH = 500
 
 SCALARS = ("full_name", "date_of_birth", "gender", "phone", "email", "national_id", "trade_level", "qualification",
            "experience_years", "desired_wage_vnd", "max_commute_km", "status")
+ADDRESS = ("ward_code", "legacy_district_code", "legacy_ward_code", "address_detail")
+COLUMNS = Columns(frozenset((*SCALARS, *ADDRESS, *LISTS, *(f"consent_{purpose}" for purpose in CONSENTS))),
+                  required=frozenset(("full_name", "date_of_birth")))
 GRANTED = frozenset(("true", "1", "yes", "có", "x"))
 
 
@@ -241,7 +244,7 @@ class CandidateImporter:
         async def commit(prepared: list[Prepared]) -> list[RowResult]:
             return await self._commit(job, who, source, prepared)
 
-        async for line in run_import(job, chunks, commit, lambda: self._save(job), BATCH, self.clock, prepare):
+        async for line in run_import(job, chunks, commit, lambda: self._save(job), BATCH, self.clock, COLUMNS, prepare):
             yield line
 
     async def _save(self, job: CandidateImport) -> None:

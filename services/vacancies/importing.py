@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
-from kit.csvstream import RowResult, field_errors, run_import, visible_to
+from kit.csvstream import Columns, RowResult, field_errors, run_import, visible_to
 from kit.db import Database
 from kit.ids import new_id
 from services.vacancies import repository
@@ -33,6 +33,12 @@ from services.vacancies.validation import InvalidValue, normalise_tax_code
 
 BATCH = 200
 TRUE = ("true", "1", "yes", "có", "co", "x")
+SCALARS = ("title", "description", "occupation", "min_trade_level", "min_qualification", "openings", "wage_min_vnd",
+           "wage_max_vnd", "shifts", "deadline")
+FLAGS = ("social_insurance", "accepts_priority_groups")
+COLUMNS = Columns(frozenset((*SCALARS, *FLAGS, "ward_code", "legacy_ward_code", "legacy_district_code", "required_skills",
+                             "employer_tax_code", "employer_id")),
+                  required=frozenset(("title", "occupation", "openings", "deadline")))
 
 
 def row_to_body(row: dict[str, str]) -> dict[str, Any]:
@@ -41,13 +47,8 @@ def row_to_body(row: dict[str, str]) -> dict[str, Any]:
         text = (row.get(name) or "").strip()
         return text or None
 
-    body: dict[str, Any] = {
-        name: value(name)
-        for name in ("title", "description", "occupation", "min_trade_level", "min_qualification", "openings",
-                     "wage_min_vnd", "wage_max_vnd", "shifts", "deadline")
-        if value(name) is not None
-    }
-    for flag in ("social_insurance", "accepts_priority_groups"):
+    body: dict[str, Any] = {name: value(name) for name in SCALARS if value(name) is not None}
+    for flag in FLAGS:
         if value(flag) is not None:
             body[flag] = (value(flag) or "").lower() in TRUE
     if value("ward_code") or value("legacy_ward_code") or value("legacy_district_code"):
@@ -88,7 +89,7 @@ class VacancyImporter:
         async def commit(rows: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
             return await self._commit(job, who, rows)
 
-        async for line in run_import(job, chunks, commit, lambda: self._save(job), BATCH, self.clock):
+        async for line in run_import(job, chunks, commit, lambda: self._save(job), BATCH, self.clock, COLUMNS):
             yield line
 
     async def _save(self, job: VacancyImport) -> None:

@@ -117,6 +117,7 @@ class VacancyImport(Base):
     imported: Mapped[int] = mapped_column(Integer)
     failed: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    ignored_columns: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # in the header, not read
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     progress_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)  # the latest batch
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

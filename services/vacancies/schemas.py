@@ -204,6 +204,7 @@ class ImportOut(BaseModel):
     imported: int
     failed: int
     error: str | None
+    ignored_columns: list[str] | None = Field(description="header columns the import does not read")
     started_at: datetime
     progress_at: datetime | None = Field(description="when the latest batch of rows was handed to the database")
     finished_at: datetime | None

@@ -96,6 +96,26 @@ async def test_a_file_that_is_not_utf8_is_reported(candidates: Candidates) -> No
     assert summary["status"] == "failed" and summary["error"].startswith("line 2: not UTF-8 text")
 
 
+async def test_the_header_is_checked_a_misspelt_column_is_named_and_a_missing_one_stops_the_import(
+    candidates: Candidates,
+) -> None:
+    headers = await candidates.bearer(["candidates:write"], centre_id="centre-a")
+    data, _bad = generated_csv(20, bom=False)
+    misspelt = data.replace(b"phone,", b"so_dien_thoai,", 1)
+    response = await candidates.http.post("/api/v1/candidates:import", content=misspelt, headers=headers)
+    summary = orjson.loads(response.text.splitlines()[-1])["summary"]
+    assert summary["ignored_columns"] == ["so_dien_thoai"] and summary["status"] == "completed"
+    job = (await candidates.http.get(response.headers["location"], headers=headers)).json()
+    assert job["ignored_columns"] == ["so_dien_thoai"]
+
+    nameless = data.replace(b"full_name,", b"name,", 1)
+    response = await candidates.http.post("/api/v1/candidates:import", content=nameless, headers=headers)
+    lines = response.text.splitlines()
+    summary = orjson.loads(lines[-1])["summary"]
+    assert len(lines) == 1 and (summary["status"], summary["rows"]) == ("failed", 0)
+    assert summary["error"].startswith("line 1: the header has no full_name column (the columns read are: ")
+
+
 async def test_two_imports_of_the_same_people_at_once_register_each_person_once(candidates: Candidates) -> None:
     import asyncio
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import pytest
 
-from kit.csvstream import HELD_BACK_MAX, STALLED_AFTER, MalformedCsv, RowResult, csv_rows, job_report, run_import
+from kit.csvstream import HELD_BACK_MAX, STALLED_AFTER, Columns, MalformedCsv, RowResult, csv_rows, job_report, run_import
 
 
 @dataclass
@@ -22,9 +22,13 @@ class Job:
     imported: int = 0
     failed: int = 0
     error: str | None = None
+    ignored_columns: list[str] | None = None
     started_at: datetime = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     progress_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+NAMES = Columns(frozenset({"name", "note"}), required=frozenset({"name"}))
 
 
 def csv_body(rows: int) -> bytes:
@@ -119,7 +123,7 @@ async def test_a_broken_file_ends_the_import_with_its_line_and_keeps_the_rows_be
     store = Store(job)
     body = ("name\n" + "".join(f"person {i}\n" for i in range(25)) + '"never closed\nperson x\n').encode()
     lines = [line async for line in run_import(job, chunks(body), store.commit, store.finish, 10,
-                                                lambda: datetime.now(UTC))]
+                                                lambda: datetime.now(UTC), NAMES)]
     summary = lines[-1]["summary"]
     assert (summary["status"], summary["rows"], summary["imported"]) == ("failed", 25, 25)
     assert summary["error"].startswith("line 27: a quoted field starts on this line and never ends")
@@ -130,7 +134,7 @@ async def test_a_database_failure_ends_the_stream_with_a_failed_summary_and_the_
     job = Job()
     store = Store(job, fail_at_batch=2)
     lines = [line async for line in run_import(job, chunks(csv_body(25)), store.commit, store.finish, 10,
-                                                lambda: datetime.now(UTC))]
+                                                lambda: datetime.now(UTC), NAMES)]
     assert [line["row"] for line in lines[:-1]] == list(range(1, 11))  # the first batch's results
     summary = lines[-1]["summary"]
     assert (summary["status"], summary["rows"], summary["imported"]) == ("failed", 10, 10)
@@ -148,7 +152,8 @@ async def test_a_client_that_goes_away_leaves_a_failed_job_with_the_committed_co
     seen: list[dict] = []
 
     async def consume() -> None:
-        async for line in run_import(job, chunks(csv_body(45)), store.commit, store.finish, 10, lambda: datetime.now(UTC)):
+        async for line in run_import(job, chunks(csv_body(45)), store.commit, store.finish, 10,
+                                     lambda: datetime.now(UTC), NAMES):
             seen.append(line)
 
     if how == "asyncio":
@@ -190,3 +195,22 @@ async def test_a_file_that_stops_being_utf8_is_reported_at_its_line_after_the_ro
         async for row in csv_rows(chunks(body + b"Le,x\n", size)):
             seen.append(row)
     assert [r["name"] for _n, r in seen] == ["Nguyễn Văn An", "Trần Thị Bình"]
+
+
+async def test_the_header_is_checked_before_any_row() -> None:
+    """A misspelt column would be dropped without a word: it is named in the job instead; a
+    missing required column or a repeated one fails the import at line 1."""
+    job = Job()
+    store = Store(job)
+    body = "Name,so_dien_thoai,,note\nAn,0912345678,,x\nBình,0987654321,,y\n".encode()
+    lines = [line async for line in run_import(job, chunks(body), store.commit, store.finish, 10,
+                                                lambda: datetime.now(UTC), NAMES)]
+    assert lines[-1]["summary"]["ignored_columns"] == ["so_dien_thoai"] and lines[-1]["summary"]["imported"] == 2
+    assert job.ignored_columns == ["so_dien_thoai"] and job.status == "completed"
+    for header, message in (("note,phone", "line 1: the header has no name column (the columns read are: name, note)"),
+                            ("name,note,Name", "line 1: the header names name more than once")):
+        job, store = Job(), Store(Job())
+        lines = [line async for line in run_import(job, chunks(f"{header}\nAn,x,y\n".encode()), store.commit,
+                                                    store.finish, 10, lambda: datetime.now(UTC), NAMES)]
+        assert lines == [{"summary": {"import_id": "job-1", "status": "failed", "rows": 0, "imported": 0, "failed": 0,
+                                      "error": message}}]
