@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from kit.auth import Principal
 from kit.events import describe_errors
+from kit.problems import Problem
 
 log = structlog.get_logger("kit.csvstream")
 
@@ -151,6 +152,10 @@ class SpooledUpload:
 
     @classmethod
     async def of(cls, request: Request) -> SpooledUpload:
+        """The body of an import request: the CSV file itself, not a form that holds it."""
+        if request.headers.get("content-type", "").lower().startswith(("multipart/", "application/x-www-form-urlencoded")):
+            raise Problem(415, "unsupported-media-type",
+                          "Send the CSV file itself as the request body (Content-Type: text/csv), not a form.")
         upload = cls()
         async for chunk in request.stream():
             upload._file.write(chunk)

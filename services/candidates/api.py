@@ -62,7 +62,8 @@ async def register(
     response_class=StreamingResponse,
     responses={200: {"description": "one JSON line per row (`{row, id}` or `{row, errors}`), then `{summary}`",
                      "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    openapi_extra={"requestBody": {"required": True,  # a file picker in Swagger UI
+                                    "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 async def import_csv(request: Request, who: Principal = require("candidates:write")) -> StreamingResponse:
     """UTF-8 CSV with a header row (the columns of `make demo`'s candidates.csv). Valid rows are

@@ -126,7 +126,8 @@ async def open_vacancy(
     response_class=StreamingResponse,
     responses={200: {"description": "one JSON line per row (`{row, id}` or `{row, errors}`), then `{summary}`",
                      "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+    openapi_extra={"requestBody": {"required": True,  # a file picker in Swagger UI
+                                    "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 async def import_csv(request: Request, who: Principal = require("vacancies:write")) -> StreamingResponse:
     """UTF-8 CSV with a header row (the columns of `make demo`'s vacancies.csv); employers are

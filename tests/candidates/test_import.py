@@ -116,6 +116,15 @@ async def test_the_header_is_checked_a_misspelt_column_is_named_and_a_missing_on
     assert summary["error"].startswith("line 1: the header has no full_name column (the columns read are: ")
 
 
+async def test_a_file_sent_as_a_form_is_refused_with_how_to_send_it(candidates: Candidates) -> None:
+    headers = await candidates.bearer(["candidates:write"], centre_id="centre-a")
+    data, _bad = generated_csv(3, bom=False)
+    response = await candidates.http.post("/api/v1/candidates:import", files={"file": ("c.csv", data, "text/csv")},
+                                          headers=headers)
+    assert response.status_code == 415 and response.headers["content-type"] == "application/problem+json"
+    assert "Content-Type: text/csv" in response.json()["detail"]
+
+
 async def test_two_imports_of_the_same_people_at_once_register_each_person_once(candidates: Candidates) -> None:
     import asyncio
 
