@@ -77,7 +77,8 @@ class Columns:
 
 async def csv_rows(chunks: AsyncIterator[bytes],
                    on_header: Callable[[list[str]], None] | None = None) -> AsyncIterator[tuple[int, dict[str, str]]]:
-    """(row number, row) from a streamed CSV body; tolerates a BOM and CRLF line ends.
+    """(row number, row) from a streamed CSV body; tolerates a BOM and CRLF line ends, and takes
+    the delimiter (comma, semicolon or tab) the header row uses.
 
     Header names are trimmed and lower-cased, then handed to ``on_header`` (which may refuse them
     with MalformedCsv); blank lines are skipped. Records end at a line break (LF, CRLF or CR)
@@ -90,10 +91,14 @@ async def csv_rows(chunks: AsyncIterator[bytes],
     header: list[str] | None = None
     number = 0
     lines = 0  # physical lines parsed so far, for the error's line number
+    delimiter = ""  # the header's
 
     def records(text: str) -> Iterator[list[str]]:
-        nonlocal lines
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        nonlocal lines, delimiter
+        if not delimiter:  # Excel saves "CSV" with semicolons where the decimal mark is a comma (vi-VN)
+            first = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
+            delimiter = max((",", ";", "\t"), key=first.count) if first else ""
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or ",", strict=True)
         done = 0  # lines of the records read whole
         try:
             for record in reader:
@@ -110,11 +115,13 @@ async def csv_rows(chunks: AsyncIterator[bytes],
     def rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         nonlocal header, number
         for record in records(text):
+            if not any(cell.strip() for cell in record):
+                continue  # a blank line
             if header is None:
                 header = [h.strip().lower() for h in record]
                 if on_header is not None:
                     on_header(header)
-            elif any(cell.strip() for cell in record):
+            else:
                 number += 1
                 yield number, dict(zip(header, record, strict=False))
 
@@ -141,6 +148,8 @@ async def csv_rows(chunks: AsyncIterator[bytes],
     pending += decoder.decode(b"", final=True)
     for row in rows(pending):
         yield row
+    if header is None:
+        raise MalformedCsv("line 1: the file is empty (a CSV import starts with a header row)")
 
 
 class SpooledUpload:

@@ -66,8 +66,16 @@ async def register(
                                     "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 async def import_csv(request: Request, who: Principal = require("candidates:write")) -> StreamingResponse:
-    """UTF-8 CSV with a header row (the columns of `make demo`'s candidates.csv). Valid rows are
-    kept even when others fail; the response streams each row's result as it is committed."""
+    """UTF-8 CSV with a header row, separated by commas, semicolons (Excel with Vietnamese regional
+    settings) or tabs. Columns: `full_name` and `date_of_birth` (required), `gender`, `phone`,
+    `email`, `national_id`, `ward_code` or `legacy_district_code` + `legacy_ward_code`,
+    `address_detail`, `trade_level`, `qualification`, `experience_years`, `desired_wage_vnd`,
+    `max_commute_km`, `status`, `consent_matching|share_with_employers|notifications` (true/false);
+    the lists `occupations`, `skills`, `priority_groups`, `certificates`, `contact_channels` hold
+    their entries separated by `;`. Other columns are ignored and named in the summary.
+
+    Valid rows are kept even when others fail; the response streams each row's result as it is
+    committed, then a summary. A line that is not CSV (or not UTF-8) stops the import there."""
     ctx, _service = _ctx(request)
     importer: CandidateImporter = ctx.extras["importer"]
     upload = await SpooledUpload.of(request)

@@ -130,8 +130,12 @@ async def open_vacancy(
                                     "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 async def import_csv(request: Request, who: Principal = require("vacancies:write")) -> StreamingResponse:
-    """UTF-8 CSV with a header row (the columns of `make demo`'s vacancies.csv); employers are
-    named by `employer_tax_code` or `employer_id`. Valid rows are kept even when others fail."""
+    """UTF-8 CSV with a header row, separated by commas, semicolons or tabs (the columns of
+    `make demo`'s vacancies.csv); `title`, `occupation`, `openings` and `deadline` are required,
+    employers are named by `employer_tax_code` or `employer_id`, and `required_skills` holds
+    `skill:must|nice` entries separated by `;`. Other columns are ignored and named in the
+    summary. Valid rows are kept even when others fail; a line that is not CSV (or not UTF-8)
+    stops the import there."""
     ctx, _service = _ctx(request)
     importer: VacancyImporter = ctx.extras["importer"]
     upload = await SpooledUpload.of(request)

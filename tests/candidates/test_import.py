@@ -116,6 +116,22 @@ async def test_the_header_is_checked_a_misspelt_column_is_named_and_a_missing_on
     assert summary["error"].startswith("line 1: the header has no full_name column (the columns read are: ")
 
 
+async def test_a_file_saved_by_excel_with_vietnamese_settings_uses_semicolons(candidates: Candidates) -> None:
+    headers = await candidates.bearer(["candidates:read", "candidates:write"], centre_id="centre-a")
+    data, bad_rows = generated_csv(40, bom=True)
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    response = await candidates.http.post("/api/v1/candidates:import", content=b"\xef\xbb\xbf" + out.getvalue().encode(),
+                                          headers=headers)
+    lines = [orjson.loads(line) for line in response.text.splitlines()]
+    assert {line["row"] for line in lines[:-1] if "errors" in line} == bad_rows
+    assert lines[-1]["summary"]["imported"] == 40 - len(bad_rows) and "ignored_columns" not in lines[-1]["summary"]
+    cells = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    listed = next(line for line in lines[:-1] if "id" in line and ";" in cells[line["row"] - 1]["skills"])
+    skills = (await candidates.http.get(f"/api/v1/candidates/{listed['id']}", headers=headers)).json()["skills"]
+    assert len(skills) >= 2  # the quoted "skill;skill" cell, split into its entries
+
+
 async def test_a_file_sent_as_a_form_is_refused_with_how_to_send_it(candidates: Candidates) -> None:
     headers = await candidates.bearer(["candidates:write"], centre_id="centre-a")
     data, _bad = generated_csv(3, bom=False)

@@ -214,3 +214,19 @@ async def test_the_header_is_checked_before_any_row() -> None:
                                                     store.finish, 10, lambda: datetime.now(UTC), NAMES)]
         assert lines == [{"summary": {"import_id": "job-1", "status": "failed", "rows": 0, "imported": 0, "failed": 0,
                                       "error": message}}]
+
+
+async def test_semicolons_and_tabs_are_read_as_the_header_uses_them() -> None:
+    """Excel with Vietnamese regional settings (decimal comma) saves "CSV" with semicolons."""
+    for delimiter in (";", "\t", ","):
+        body = "\r\n" + delimiter.join(("full_name", "occupations", "desired_wage_vnd")) + "\r\n"
+        body += delimiter.join(("Nguyễn Văn An", '"7212;7213"', '"6.500.000,5"')) + "\r\n"
+        rows = await parsed(body.encode())
+        assert rows == [(1, {"full_name": "Nguyễn Văn An", "occupations": "7212;7213", "desired_wage_vnd": "6.500.000,5"})]
+
+
+async def test_an_empty_file_is_reported() -> None:
+    for body in (b"", b"\xef\xbb\xbf", b"\r\n\r\n"):
+        with pytest.raises(MalformedCsv, match=r"^line 1: the file is empty"):
+            await parsed(body)
+    assert await parsed(b"name,note\r\n") == []  # a header and no rows: nothing to do, no error
