@@ -18,6 +18,7 @@ import numpy as np
 from scipy import sparse
 
 from services.matching.scoring import (
+    FIT_PARTS,
     CandidateVector,
     VacancyVector,
     Weights,
@@ -25,9 +26,11 @@ from services.matching.scoring import (
     distance_factor,
     distance_km,
     explain,
+    factor_scores,
     feature_space,
     fit_score,
     level_factor,
+    model_features,
     qualification_factor,
     rows_matrix,
     sparse_dot,
@@ -263,11 +266,33 @@ class MatchIndex:
 
     def score_pairs(self, pairs: list[tuple[CandidateVector, VacancyVector]]) -> list[Match]:
         """Many pairs scored and explained, as ``score_pair`` would one by one: the factors are
-        computed for all of them at once (a job fair explains every invitation it issues)."""
+        computed for all of them at once."""
         if not pairs:
             return []
-        cs, vs = [c for c, _v in pairs], [v for _c, v in pairs]
         relevance = [sparse_dot(c.cols, c.vals, v.cols, v.vals) for c, v in pairs]
+        columns, km, boost = self._fit_parts(pairs)
+        fit = fit_score(self.weights, [columns[p] for p in FIT_PARTS])
+        scores = combine(np.array(relevance), fit, boost, self.weights.alpha).tolist()
+        factors = [dict(zip(columns, values, strict=True)) for values in zip(*(f.tolist() for f in columns.values()))]
+        return [Match(c, v, score, explain(c, v, r, f, d, b, score, self.weights)) for (c, v), r, f, d, b, score
+                in zip(pairs, relevance, factors, km.tolist(), boost.tolist(), scores, strict=True)]
+
+    def pair_features(self, pairs: list[tuple[CandidateVector, VacancyVector]],
+                      scores: list[float]) -> list[dict[str, float]]:
+        """What ``training_features`` gives of these pairs' explanations, given their scores (as
+        the ranking computed them), without the rest of the explanations (skill labels, reasons):
+        a job fair records it for each invitation it issues."""
+        if not pairs:
+            return []
+        columns, _km, _boost = self._fit_parts(pairs)
+        factors = [dict(zip(columns, values, strict=True)) for values in zip(*(f.tolist() for f in columns.values()))]
+        return [model_features(factor_scores(c, v, f), score)
+                for (c, v), f, score in zip(pairs, factors, scores, strict=True)]
+
+    def _fit_parts(self, pairs: list[tuple[CandidateVector, VacancyVector]]) -> tuple[dict[str, np.ndarray], np.ndarray,
+                                                                                       np.ndarray]:
+        """The pairs' fit parts (``FIT_PARTS``), distances and priority boosts, computed together."""
+        cs, vs = [c for c, _v in pairs], [v for _c, v in pairs]
         km = distance_km(np.array([c.lat for c in cs], np.float64), np.array([c.lon for c in cs], np.float64),
                          np.array([v.lat for v in vs], np.float64), np.array([v.lon for v in vs], np.float64))
         same_ward = np.array([c.ward is not None and c.ward == v.ward for c, v in pairs])
@@ -280,11 +305,7 @@ class MatchIndex:
             "wage": wage_factor(np.array([c.desired_wage for c in cs]), np.array([v.wage_top for v in vs])),
         }
         boost = np.array([self.boost_of(c.priority_groups) if v.accepts_priority else 0.0 for c, v in pairs])
-        fit = fit_score(self.weights, [columns[p] for p in ("trade_level", "qualification", "distance", "wage")])
-        scores = combine(np.array(relevance), fit, boost, self.weights.alpha).tolist()
-        factors = [dict(zip(columns, values, strict=True)) for values in zip(*(f.tolist() for f in columns.values()))]
-        return [Match(c, v, score, explain(c, v, r, f, d, b, score, self.weights))
-                for (c, v), r, f, d, b, score in zip(pairs, relevance, factors, km.tolist(), boost.tolist(), scores, strict=True)]
+        return columns, km, boost
 
     # ---- internals ------------------------------------------------------------------------
     def _matches(self, found: list, v: VacancyVector | None = None, c: CandidateVector | None = None) -> list[Match]:

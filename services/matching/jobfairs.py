@@ -29,7 +29,7 @@ from services.matching import readmodels, repository
 from services.matching.allocation import Allocation, Problem, allocate
 from services.matching.models import AllocationRun, Invitation, JobFair
 from services.matching.report import render
-from services.matching.service import MatchingService, TopN, training_features
+from services.matching.service import MatchingService, TopN
 
 SOURCE = "/joblink/matching"
 LIVE = ("issued", "delivered", "accepted")  # an invitation a re-run may still revoke
@@ -160,10 +160,11 @@ class JobFairs:
             await self._progress(run_id, f"solving over {len(problem.score):,} scored pairs", progress)
             result = await asyncio.to_thread(allocate, problem)
             await self._progress(run_id, f"publishing {len(result.chosen):,} invitations", progress)
-            # the invited pairs explained before the transaction opens, not while it is held
-            explained = await asyncio.to_thread(pairs_by_key.explain, [(p.candidate_id, p.vacancy_id) for p in result.chosen])
+            # the invited pairs' features computed before the transaction opens, not while it is held
+            features = await asyncio.to_thread(pairs_by_key.features, [(p.candidate_id, p.vacancy_id) for p in result.chosen],
+                                               [p.score for p in result.chosen])
             async with self.db.transaction() as session:
-                changes = await self._publish(session, fair, run_id, result, explained)
+                changes = await self._publish(session, fair, run_id, result, pairs_by_key, features)
                 run = await session.get(AllocationRun, run_id)
                 run.progress = "writing the report"
                 run.input_hash, run.objective, run.message = problem.digest(), round(result.objective, 6), result.message
@@ -245,12 +246,12 @@ class JobFairs:
         return problem, _Explained(self.matching.index, candidates, vacancies)
 
     async def _publish(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
-                       matches: dict[tuple[str, str], Any]) -> dict[str, int]:
+                       pairs: _Explained, features: dict[tuple[str, str], dict[str, float]]) -> dict[str, int]:
         with paused_gc():  # up to hundreds of thousands of rows and events built
-            return await self._write_run(session, fair, run_id, result, matches)
+            return await self._write_run(session, fair, run_id, result, pairs, features)
 
     async def _write_run(self, session: AsyncSession, fair: JobFair, run_id: str, result: Allocation,
-                         matches: dict[tuple[str, str], Any]) -> dict[str, int]:
+                         pairs: _Explained, features: dict[tuple[str, str], dict[str, float]]) -> dict[str, int]:
         live = await repository.live_pairs(session, fair.id, LIVE)
         slots = {s["id"]: ev.Slot.model_validate(s) for s in fair.slots}  # validated once, not per event
         slot_of = {v["vacancy_id"]: v["slot_id"] for v in fair.vacancies}
@@ -277,10 +278,10 @@ class JobFairs:
             for start in range(0, len(to_issue), 5000):
                 payloads = []
                 for pair, invitation_id in zip(to_issue[start:start + 5000], ids[start:start + 5000], strict=True):
-                    match = matches[(pair.candidate_id, pair.vacancy_id)]
-                    vacancy, slot_id = match.vacancy, slot_of[pair.vacancy_id]
-                    yield (invitation_id, fair.id, run_id, pair.candidate_id, match.candidate.centre_id, pair.vacancy_id,
-                           vacancy.employer_id, slot_id, round(pair.score, 6), training_features(match), pair.priority,
+                    key = (pair.candidate_id, pair.vacancy_id)
+                    vacancy, slot_id = pairs.vacancies[pair.vacancy_id], slot_of[pair.vacancy_id]
+                    yield (invitation_id, fair.id, run_id, pair.candidate_id, pairs.candidates[pair.candidate_id].centre_id,
+                           pair.vacancy_id, vacancy.employer_id, slot_id, round(pair.score, 6), features[key], pair.priority,
                            "issued", now, now)
                     payloads.append((invitation_id, {
                         "invitation_id": invitation_id, "job_fair_id": fair.id, "candidate_id": pair.candidate_id,
@@ -396,8 +397,8 @@ class JobFairs:
 
 
 class _Explained(dict):
-    """Pair → its Match with the explanation, computed when first asked for (from the vectors
-    the ranking saw): a run explains the pairs it invites, not every pair it ranked."""
+    """Pair → its Match with the explanation, computed when first asked for, from the vectors the
+    ranking saw; a run records only the features (``features``) of the pairs it invites."""
 
     def __init__(self, index: Any, candidates: dict[str, Any], vacancies: dict[str, Any]) -> None:
         super().__init__()
@@ -414,6 +415,12 @@ class _Explained(dict):
         matches = self.index.score_pairs([(self.candidates[c], self.vacancies[v]) for c, v in missing])
         self.update(zip(missing, matches, strict=True))
         return {key: self[key] for key in keys}
+
+    def features(self, keys: list[tuple[str, str]], scores: list[float]) -> dict[tuple[str, str], dict[str, float]]:
+        """These pairs' ``training_features``, from the scores the ranking gave them, without the
+        rest of their explanations (what an invitation records)."""
+        found = self.index.pair_features([(self.candidates[c], self.vacancies[v]) for c, v in keys], scores)
+        return dict(zip(keys, found, strict=True))
 
 
 def _parameters(fair: JobFair) -> dict[str, Any]:

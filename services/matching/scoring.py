@@ -313,6 +313,37 @@ def combine(relevance: np.ndarray, fit: np.ndarray, boost: np.ndarray, alpha: fl
 
 
 # ---- explanation of one pair ------------------------------------------------------------------
+def factor_scores(c: CandidateVector, v: VacancyVector, fit: dict[str, float]) -> dict[str, float | None]:
+    """A pair's per-factor scores (an explanation's ``factors``): the shares of the vacancy's must
+    and nice skills the candidate has, the occupation's credit, the similarity of the free-text
+    skills (None where the vacancy asks for none of a kind), and the fit parts."""
+    return {
+        "must_skills": round(sum(code in c.skills for code in v.must) / len(v.must), 4) if v.must else None,
+        "nice_skills": round(sum(code in c.skills for code in v.nice) / len(v.nice), 4) if v.nice else None,
+        "occupation": OCCUPATION_CREDIT.get(occupation_depth(c, v) or 0, 0.0),
+        "text_similarity": round(text_similarity(c, v), 4) if v.free_texts else None,
+        **{p: round(fit[p], 4) for p in FIT_PARTS},
+    }
+
+
+def occupation_depth(c: CandidateVector, v: VacancyVector) -> int | None:
+    """How many leading digits of the vacancy's occupation code one of the candidate's shares (4, 3, 2)."""
+    return next((d for d in (4, 3, 2) if any(o[:d] == v.occupation[:d] for o in c.occupations)), None)
+
+
+def model_features(factors: dict[str, float | None], score: float) -> dict[str, float]:
+    """The factor scores of a pair as the learning model's features (never a protected trait:
+    none is held); a factor the vacancy does not ask for counts as met (skills) or as nothing
+    (nice skills, text)."""
+    must, nice, text = factors["must_skills"], factors["nice_skills"], factors["text_similarity"]
+    return {  # the fit parts (FIT_PARTS) spelled out: a run computes this for 100,000 pairs
+        "must": 1.0 if must is None else must, "nice": 0.0 if nice is None else nice,
+        "occupation": factors["occupation"], "text": text or 0.0, "trade_level": factors["trade_level"],
+        "qualification": factors["qualification"], "distance": factors["distance"], "wage": factors["wage"],
+        "score": score,
+    }
+
+
 def explain(c: CandidateVector, v: VacancyVector, relevance: float, factors: dict[str, float], km: float,
             boost: float, score: float, weights: Weights) -> dict[str, Any]:
     """Per-factor scores and the reasons behind them, for one pair."""
@@ -320,23 +351,16 @@ def explain(c: CandidateVector, v: VacancyVector, relevance: float, factors: dic
     matched_must = [code for code in v.must if code in c.skills]
     missing_must = [code for code in v.must if code not in c.skills]
     matched_nice = [code for code in v.nice if code in c.skills]
-    text_sim = text_similarity(c, v)
     free_matched = [t for k, t in v.free_texts if _text_matches(t, c)]
     free_missing_must = [t for k, t in v.free_texts if k == "must" and t not in free_matched]
-    depth = next((d for d in (4, 3, 2) if any(o[:d] == v.occupation[:d] for o in c.occupations)), None)
+    depth = occupation_depth(c, v)
     gap = (c.trade_level - v.min_level) if v.min_level and c.trade_level else None
     groups = [g for g in c.priority_groups if boost > 0]
     return {
         "score": round(score, 4),
         "relevance": round(relevance, 4),
         "fit": round(float(fit_score(weights, [factors[p] for p in FIT_PARTS])), 4),
-        "factors": {
-            "must_skills": round(len(matched_must) / len(v.must), 4) if v.must else None,
-            "nice_skills": round(len(matched_nice) / len(v.nice), 4) if v.nice else None,
-            "occupation": OCCUPATION_CREDIT.get(depth or 0, 0.0),
-            "text_similarity": round(text_sim, 4) if v.free_texts else None,
-            **{p: round(factors[p], 4) for p in FIT_PARTS},
-        },
+        "factors": factor_scores(c, v, factors),
         "matched_must_skills": [{"code": s, "label": space.label(s)} for s in matched_must]
         + [{"code": None, "label": t} for t in free_matched if ("must", t) in v.free_texts],
         "missing_must_skills": [{"code": s, "label": space.label(s)} for s in missing_must]

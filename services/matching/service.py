@@ -28,6 +28,7 @@ from services.matching.scoring import (
     Weights,
     candidate_vector,
     feature_space,
+    model_features,
     vacancy_vector,
 )
 
@@ -290,14 +291,8 @@ def owns(who: Principal, candidate: CandidateVector) -> bool:
 
 
 def training_features(match: Match) -> dict[str, float]:
-    """The factor scores of a pair as model features (never a protected trait: none is held)."""
-    f = match.explanation["factors"]
-    must, nice, text = f["must_skills"], f["nice_skills"], f["text_similarity"]
-    return {  # the fit parts (FIT_PARTS) spelled out: a run computes this for 100,000 pairs
-        "must": 1.0 if must is None else must, "nice": 0.0 if nice is None else nice,
-        "occupation": f["occupation"], "text": text or 0.0, "trade_level": f["trade_level"],
-        "qualification": f["qualification"], "distance": f["distance"], "wage": f["wage"], "score": match.score,
-    }
+    """The factor scores of an explained pair as the learning model's features."""
+    return model_features(match.explanation["factors"], match.score)
 
 
 def _masked_explanation(explanation: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from services.matching import events as ev
 from services.matching.models import CandidateProfile, VacancyProfile
 from services.matching.readmodels import candidate_row, vacancy_row
 from services.matching.scoring import Weights, candidate_vector, vacancy_vector
-from services.matching.service import MatchingService
+from services.matching.service import MatchingService, training_features
 from tests.matching.profiles import candidate, vacancy
 
 W = Weights()
@@ -149,7 +149,16 @@ def test_a_job_fair_ranks_its_vacancies_with_the_batch_and_explains_what_it_invi
     assert match.explanation["score"] == round(float(problem.score[0]), 4)
     keys = [(str(problem.candidate_ids[c]), str(problem.vacancy_ids[v]))
             for c, v in zip(problem.candidate[:40], problem.vacancy[:40], strict=True)]
-    together = matches.explain(keys)  # explained in one go, as a run explains what it invites
+    together = matches.explain(keys)  # explained in one go
     for key in keys:
         alone = s.index.score_pair(s.index.candidates.get(key[0]), s.index.vacancies.get(key[1]))
         assert (together[key].score, together[key].explanation) == (alone.score, alone.explanation)
+    every = [(str(problem.candidate_ids[c]), str(problem.vacancy_ids[v]))
+             for c, v in zip(problem.candidate, problem.vacancy, strict=True)]
+    features = matches.features(every, problem.score.tolist())  # what a run records, from the ranking's scores
+    assert any(f["text"] > 0 for f in features.values()) and any(f["nice"] > 0 for f in features.values())
+    explained = {key: training_features(match) for key, match in matches.explain(every).items()}
+    for key, score in zip(every, problem.score.tolist(), strict=True):
+        # the score is the ranking's, within 1e-6 of the one the explanation computes again
+        assert features[key]["score"] == score and abs(score - explained[key]["score"]) < 1e-6
+        assert {**features[key], "score": 0} == {**explained[key], "score": 0}
