@@ -57,7 +57,7 @@ HELD_BACK_MAX = 1024 * 1024  # characters held while waiting for a quote to clos
 
 @dataclass(frozen=True)
 class Columns:
-    """The columns an import reads. A header without a required one fails the import at line 1;
+    """The columns an import reads. A header without a required one fails the import at its line;
     any other column is ignored, and named in the job (a misspelt header would otherwise drop its
     column without a word)."""
 
@@ -68,9 +68,9 @@ class Columns:
         """The header's ignored columns; raises MalformedCsv for a missing or repeated one."""
         named = [name for name in header if name]
         if repeated := sorted({name for name in named if named.count(name) > 1}):
-            raise MalformedCsv(f"line 1: the header names {', '.join(repeated)} more than once")
+            raise MalformedCsv(f"the header names {', '.join(repeated)} more than once")
         if missing := sorted(self.required - set(named)):
-            raise MalformedCsv(f"line 1: the header has no {', '.join(missing)} column "
+            raise MalformedCsv(f"the header has no {', '.join(missing)} column "
                                f"(the columns read are: {', '.join(sorted(self.known))})")
         return [name for name in named if name not in self.known]
 
@@ -93,7 +93,8 @@ async def csv_rows(chunks: AsyncIterator[bytes],
     lines = 0  # physical lines parsed so far, for the error's line number
     delimiter = ""  # the header's
 
-    def records(text: str) -> Iterator[list[str]]:
+    def records(text: str) -> Iterator[tuple[int, list[str]]]:
+        """(the line a record ends on, the record)"""
         nonlocal lines, delimiter
         if not delimiter:  # Excel saves "CSV" with semicolons where the decimal mark is a comma (vi-VN)
             first = next((line for line in io.StringIO(text, newline="") if line.strip()), "")
@@ -103,7 +104,7 @@ async def csv_rows(chunks: AsyncIterator[bytes],
         try:
             for record in reader:
                 done = reader.line_num
-                yield record
+                yield lines + done, record
         except csv.Error as exc:
             start = lines + done + 1
             if "field limit" in str(exc) or "unexpected end of data" in str(exc):
@@ -114,13 +115,16 @@ async def csv_rows(chunks: AsyncIterator[bytes],
 
     def rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         nonlocal header, number
-        for record in records(text):
+        for line, record in records(text):
             if not any(cell.strip() for cell in record):
                 continue  # a blank line
             if header is None:
                 header = [h.strip().lower() for h in record]
                 if on_header is not None:
-                    on_header(header)
+                    try:
+                        on_header(header)
+                    except MalformedCsv as exc:
+                        raise MalformedCsv(f"line {line}: {exc}") from None
             else:
                 number += 1
                 yield number, dict(zip(header, record, strict=False))

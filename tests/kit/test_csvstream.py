@@ -208,7 +208,7 @@ async def test_the_header_is_checked_before_any_row() -> None:
     assert lines[-1]["summary"]["ignored_columns"] == ["so_dien_thoai"] and lines[-1]["summary"]["imported"] == 2
     assert job.ignored_columns == ["so_dien_thoai"] and job.status == "completed"
     for header, message in (("note,phone", "line 1: the header has no name column (the columns read are: name, note)"),
-                            ("name,note,Name", "line 1: the header names name more than once")):
+                            ("\r\nname,note,Name", "line 2: the header names name more than once")):
         job, store = Job(), Store(Job())
         lines = [line async for line in run_import(job, chunks(f"{header}\nAn,x,y\n".encode()), store.commit,
                                                     store.finish, 10, lambda: datetime.now(UTC), NAMES)]
