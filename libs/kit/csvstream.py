@@ -107,9 +107,12 @@ async def csv_rows(chunks: AsyncIterator[bytes],
                 yield lines + done, record
         except csv.Error as exc:
             start = lines + done + 1
-            if "field limit" in str(exc) or "unexpected end of data" in str(exc):
+            if "unexpected end of data" in str(exc):
                 raise MalformedCsv(f'line {start}: a quoted field starts on this line and never ends (a " without '
                                    "its closing pair)") from None
+            if "field limit" in str(exc):
+                raise MalformedCsv(f"line {start}: a cell of more than {csv.field_size_limit():,} characters starts on "
+                                   'this line (a quoted field that never ends: a " without its closing pair?)') from None
             raise MalformedCsv(f"line {lines + reader.line_num}: not valid CSV ({exc})") from None
         lines += reader.line_num
 
