@@ -7,9 +7,10 @@ Columns: ``employer_tax_code`` or ``employer_id``, ``title``, ``occupation``, ``
 address), ``social_insurance``, ``shifts``, ``accepts_priority_groups``, ``deadline``
 (YYYY-MM-DD), ``description``. Other columns are ignored.
 
-The upload is streamed. Rows are committed in batches, each row in its own savepoint, so a bad
-row never takes its neighbours with it; every row gets a result, and the job's counters are
-committed with each batch so progress can be read while it runs.
+The upload is streamed. Rows go in batches: each row is checked (employer, body, reference data)
+before anything is written, then the batch's valid rows are written together with their events,
+so a bad row never takes its neighbours with it; every row gets a result, and the job's counters
+are committed with each batch so progress can be read while it runs.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from kit.csvstream import Columns, RowResult, field_errors, run_import, visible_
 from kit.db import Database
 from kit.ids import new_id
 from services.vacancies import repository
-from services.vacancies.models import Employer, VacancyImport
+from services.vacancies.models import Employer, Vacancy, VacancyImport
 from services.vacancies.schemas import VacancyIn
 from services.vacancies.service import InvalidInput, NotOwner, VacancyService
 from services.vacancies.validation import InvalidValue, normalise_tax_code
@@ -97,11 +98,12 @@ class VacancyImporter:
             await repository.save_import(session, job)
 
     async def _commit(self, job: VacancyImport, who: Principal, batch: list[tuple[int, dict[str, str]]]) -> list[RowResult]:
-        results = []
         async with self.db.transaction() as session:
             employers = await self._employers(session, batch)
-            for number, row in batch:
-                results.append(await self._one(session, who, number, row, employers))
+            checked = [(number, self._checked(who, number, row, employers)) for number, row in batch]
+            await self.service.open_new(session, [outcome for _n, outcome in checked if not isinstance(outcome, RowResult)])
+            results = [outcome if isinstance(outcome, RowResult) else RowResult(number, record_id=outcome[0].id)
+                       for number, outcome in checked]
             job.rows += len(batch)
             job.imported += sum(1 for r in results if r.record_id)
             job.failed += sum(1 for r in results if not r.record_id)
@@ -124,8 +126,9 @@ class VacancyImporter:
                 found[ident] = employer
         return found
 
-    async def _one(self, session: AsyncSession, who: Principal, number: int, row: dict[str, str],
-                   employers: dict[str, Employer]) -> RowResult:
+    def _checked(self, who: Principal, number: int, row: dict[str, str],
+                 employers: dict[str, Employer]) -> RowResult | tuple[Vacancy, list[str]]:
+        """The row's vacancy and skill keys, ready to write, or its errors."""
         employer_ref = (row.get("employer_id") or "").strip()
         if not employer_ref:
             try:
@@ -141,11 +144,9 @@ class VacancyImporter:
         except ValidationError as exc:
             return RowResult(number, errors=field_errors(exc))
         try:
-            async with session.begin_nested():
-                vacancy = await self.service.open_vacancy(session, who, body, employer)
+            return self.service.new_vacancy(who, body, employer)
         except InvalidInput as exc:
             return RowResult(number, errors=exc.errors)
         except NotOwner:
             return RowResult(number, errors=[{"field": "employer_tax_code",
                                               "message": "the employer was registered by another centre"}])
-        return RowResult(number, record_id=vacancy.id)

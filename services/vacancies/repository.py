@@ -61,10 +61,11 @@ async def search_employers(
 
 
 # ---- vacancies ---------------------------------------------------------------------------
-async def add_vacancy(session: AsyncSession, vacancy: Vacancy, skill_keys: Sequence[str]) -> None:
-    session.add(vacancy)
+async def add_vacancies(session: AsyncSession, vacancies: Sequence[tuple[Vacancy, Sequence[str]]]) -> None:
+    """New vacancies and their skill keys, in one flush (the rows go in a few statements)."""
+    session.add_all(vacancy for vacancy, _keys in vacancies)
+    session.add_all(VacancySkill(vacancy_id=vacancy.id, skill=k) for vacancy, keys in vacancies for k in dict.fromkeys(keys))
     await session.flush()
-    await replace_skills(session, vacancy.id, skill_keys)
 
 
 async def replace_skills(session: AsyncSession, vacancy_id: str, skill_keys: Sequence[str]) -> None:

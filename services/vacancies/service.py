@@ -169,12 +169,22 @@ class VacancyService:
         return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
 
     # ---- vacancies ------------------------------------------------------------------------
-    async def open_vacancy(self, session: AsyncSession, who: Principal, body: VacancyIn,
-                           employer: Employer | None = None) -> Vacancy:
-        """Open a vacancy (``employer`` may be passed when the caller already loaded it)."""
-        employer = employer or await repository.get_employer(session, body.employer_id)
+    async def open_vacancy(self, session: AsyncSession, who: Principal, body: VacancyIn) -> Vacancy:
+        employer = await repository.get_employer(session, body.employer_id)
         if employer is None:
             raise InvalidInput([{"field": "employer_id", "message": "no employer with this id"}])
+        vacancy, skill_keys = self.new_vacancy(who, body, employer)
+        await self.open_new(session, [(vacancy, skill_keys)])
+        return vacancy
+
+    async def open_new(self, session: AsyncSession, vacancies: list[tuple[Vacancy, list[str]]]) -> None:
+        """Write vacancies ``new_vacancy`` made, with their skills and events, in bulk."""
+        await repository.add_vacancies(session, vacancies)
+        await self.outbox.add_all(session, (self._profile_event(OPENED, vacancy) for vacancy, _keys in vacancies))
+
+    def new_vacancy(self, who: Principal, body: VacancyIn, employer: Employer) -> tuple[Vacancy, list[str]]:
+        """A vacancy of ``employer`` from a validated body, checked against the reference data,
+        and its skill keys; no database (an import checks a batch before writing it whole)."""
         if not owns(who, employer):
             raise NotOwner("employer")
         now = self.clock()
@@ -214,9 +224,7 @@ class VacancyService:
             **area,
         )
         vacancy.search_text = self._search_text(vacancy, employer)
-        await repository.add_vacancy(session, vacancy, [skill_key(s["code"], s["text"]) for s in skills])
-        await self.outbox.add(session, self._profile_event(OPENED, vacancy))
-        return vacancy
+        return vacancy, [skill_key(s["code"], s["text"]) for s in skills]
 
     async def vacancy(self, session: AsyncSession, vacancy_id: str) -> Vacancy:
         vacancy = await repository.get_vacancy(session, vacancy_id)
