@@ -1,4 +1,5 @@
-"""Employers and vacancies: the domain rules, no HTTP, no SQL."""
+"""Employers and vacancies: the domain rules, no HTTP, no SQL (a vacancy's derived columns and
+event payload are made by ``records``)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from kit.auth import Principal
 from kit.events import Envelope
 from kit.ids import new_id
 from kit.outbox import Outbox
-from reference.geography import UnknownArea, geography
 from reference.levels import Qualification
-from reference.occupations import UnknownOccupation, occupations
 from reference.skills import skill_vocabulary
 from reference.text import fold, key
 from services.vacancies import repository
@@ -27,22 +26,28 @@ from services.vacancies.events import (
     UPDATED,
     EmployerRegistered,
     InvitationOutcome,
-    RequiredSkill,
     VacancyClosed,
     VacancyProfile,
     registry,
 )
 from services.vacancies.models import Employer, Vacancy
+from services.vacancies.records import (
+    check_occupation,
+    locate,
+    profile,
+    required_skills,
+    search_text,
+    skill_key,
+    workplace,
+)
 from services.vacancies.schemas import (
     AreaOut,
     EmployerIn,
     EmployerOut,
-    RequiredSkillIn,
     RequiredSkillOut,
     VacancyIn,
     VacancyOut,
     VacancyPatch,
-    Workplace,
 )
 
 SOURCE = "/joblink/vacancies"
@@ -106,11 +111,6 @@ def owns(who: Principal, record: Employer | Vacancy) -> bool:
     )
 
 
-def skill_key(code: str | None, text: str) -> str:
-    """The filter value of a skill: its code, or ``text:`` + its folded words."""
-    return code or ("text:" + key(text))[:64]
-
-
 class VacancyService:
     def __init__(self, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.outbox = outbox
@@ -119,7 +119,7 @@ class VacancyService:
     # ---- employers ------------------------------------------------------------------------
     async def register_employer(self, session: AsyncSession, who: Principal, body: EmployerIn) -> Employer:
         errors: list[dict[str, str]] = []
-        area = self._locate(body.address, errors, "address", need_ward=False) if body.address else {}
+        area = locate(body.address, errors, "address", need_ward=False) if body.address else {}
         if errors:
             raise InvalidInput(errors)
         existing = await repository.employer_by_tax_code(session, body.tax_code)
@@ -189,13 +189,13 @@ class VacancyService:
             raise NotOwner("employer")
         now = self.clock()
         errors: list[dict[str, str]] = []
-        self._check_occupation(body.occupation, errors)
+        check_occupation(body.occupation, errors)
         if body.deadline <= now.astimezone(VIETNAM).date():
             errors.append({"field": "deadline", "message": "the deadline must be in the future"})
-        area = self._workplace(body.workplace, employer, errors)
+        area = workplace(body.workplace, employer, errors)
         if errors:
             raise InvalidInput(errors)
-        skills = self._skills(body.required_skills or [])
+        skills = required_skills(body.required_skills or [])
         vacancy = Vacancy(
             id=new_id(),
             employer_id=employer.id,
@@ -223,7 +223,7 @@ class VacancyService:
             closed_at=None,
             **area,
         )
-        vacancy.search_text = self._search_text(vacancy, employer)
+        vacancy.search_text = search_text(vacancy, employer)
         return vacancy, [skill_key(s["code"], s["text"]) for s in skills]
 
     async def vacancy(self, session: AsyncSession, vacancy_id: str) -> Vacancy:
@@ -244,7 +244,7 @@ class VacancyService:
         now = self.clock()
         errors: list[dict[str, str]] = []
         if changes.get("occupation"):
-            self._check_occupation(patch.occupation or "", errors)
+            check_occupation(patch.occupation or "", errors)
         if "deadline" in changes and (patch.deadline is None or patch.deadline < now.astimezone(VIETNAM).date()):
             errors.append({"field": "deadline", "message": "the deadline must be today or later"})
         wage_min = patch.wage_min_vnd if "wage_min_vnd" in changes else vacancy.wage_min_vnd
@@ -256,7 +256,7 @@ class VacancyService:
                 errors.append({"field": name, "message": "may not be null"})
         area: dict[str, Any] = {}
         if changes.get("workplace"):
-            area = self._locate(patch.workplace, errors, "workplace")
+            area = locate(patch.workplace, errors, "workplace")
         if errors:
             raise InvalidInput(errors)
         for name in ("title", "description", "occupation", "min_trade_level", "openings", "wage_min_vnd",
@@ -268,12 +268,12 @@ class VacancyService:
         for name, value in area.items():
             setattr(vacancy, name, value)
         if "required_skills" in changes:
-            vacancy.required_skills = self._skills(patch.required_skills or [])
+            vacancy.required_skills = required_skills(patch.required_skills or [])
             await repository.replace_skills(
                 session, vacancy.id, [skill_key(s["code"], s["text"]) for s in vacancy.required_skills]
             )
         employer = await repository.get_employer(session, vacancy.employer_id)
-        vacancy.search_text = self._search_text(vacancy, employer)
+        vacancy.search_text = search_text(vacancy, employer)
         vacancy.version += 1
         vacancy.updated_at = now
         if vacancy.hires >= vacancy.openings:  # openings lowered to what is already hired
@@ -410,83 +410,5 @@ class VacancyService:
 
     @staticmethod
     def _profile_event(event_type: str, vacancy: Vacancy) -> Envelope:
-        payload = VacancyProfile(
-            vacancy_id=vacancy.id,
-            version=vacancy.version,
-            employer_id=vacancy.employer_id,
-            centre_id=vacancy.centre_id,
-            status=vacancy.status,
-            title=vacancy.title,
-            occupation=vacancy.occupation,
-            required_skills=[RequiredSkill(**s) for s in vacancy.required_skills],
-            min_trade_level=vacancy.min_trade_level,
-            min_qualification=vacancy.min_qualification,
-            openings=vacancy.openings,
-            hires=vacancy.hires,
-            wage_min_vnd=vacancy.wage_min_vnd,
-            wage_max_vnd=vacancy.wage_max_vnd,
-            ward_code=vacancy.ward_code,
-            legacy_district_code=vacancy.legacy_district_code,
-            lat=vacancy.lat,
-            lon=vacancy.lon,
-            social_insurance=vacancy.social_insurance,
-            shifts=vacancy.shifts,
-            accepts_priority_groups=vacancy.accepts_priority_groups,
-            deadline=vacancy.deadline,
-        )
+        payload = VacancyProfile(**profile(vacancy))
         return registry.envelope(SOURCE, vacancy.id, payload, event_type)
-
-    @staticmethod
-    def _check_occupation(code: str, errors: list[dict[str, str]]) -> None:
-        try:
-            if occupations().get(code).level != 4:
-                raise UnknownOccupation(code)
-        except UnknownOccupation as exc:
-            errors.append({"field": "occupation", "message": str(exc)})
-
-    @classmethod
-    def _workplace(cls, workplace: Workplace | None, employer: Employer, errors: list[dict[str, str]]) -> dict[str, Any]:
-        if workplace is not None:
-            return cls._locate(workplace, errors, "workplace")
-        if employer.ward_code is None:
-            errors.append({"field": "workplace", "message": "the employer has no address: give the workplace"})
-            return {}
-        return {"ward_code": employer.ward_code, "legacy_district_code": employer.legacy_district_code,
-                "lat": employer.lat, "lon": employer.lon}
-
-    @staticmethod
-    def _locate(area: Workplace, errors: list[dict[str, str]], prefix: str, need_ward: bool = True) -> dict[str, Any]:
-        try:
-            found = geography().locate(ward_code=area.ward_code, legacy_ward_code=area.legacy_ward_code,
-                                       legacy_district_code=area.legacy_district_code)
-        except UnknownArea as exc:
-            field = {"ward": "ward_code", "legacy ward": "legacy_ward_code", "legacy district": "legacy_district_code"}
-            errors.append({"field": f"{prefix}." + field.get(exc.kind, "ward_code"), "message": str(exc)})
-            return {}
-        if found.ward_code is None and need_ward:
-            errors.append({"field": f"{prefix}.ward_code", "message": "name the ward: a district alone is too coarse"})
-            return {}
-        return {"ward_code": found.ward_code, "legacy_district_code": found.legacy_district_code,
-                "lat": found.lat, "lon": found.lon}
-
-    @staticmethod
-    def _skills(entries: list[RequiredSkillIn]) -> list[dict[str, str | None]]:
-        """Normalised required skills; a skill named as both must and nice is a must."""
-        vocab = skill_vocabulary()
-        found: dict[str, dict[str, str | None]] = {}
-        for entry in entries:
-            for match in vocab.normalise(entry.skill):
-                ident = skill_key(match.code, match.text)
-                if ident not in found or entry.kind == "must":
-                    found[ident] = {"code": match.code, "text": match.text, "kind": entry.kind}
-        return list(found.values())
-
-    @staticmethod
-    def _search_text(vacancy: Vacancy, employer: Employer | None) -> str:
-        vocab = skill_vocabulary()
-        words = [vacancy.title, employer.name if employer else ""]
-        words += [vocab.skills[s["code"]].label_vi if s["code"] in vocab.skills else s["text"]
-                  for s in vacancy.required_skills]
-        # One phrase per title, name or skill, separated so a phrase never spans two of them.
-        return " " + " | ".join(key(w) for w in words if w) + " "
-
