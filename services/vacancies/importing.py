@@ -119,12 +119,8 @@ class VacancyImporter:
                 codes.append(normalise_tax_code(row.get("employer_tax_code") or ""))
             except InvalidValue:
                 continue
-        found: dict[str, Employer] = dict(await repository.employers_by_tax_codes(session, codes))
-        for _n, row in batch:
-            ident = (row.get("employer_id") or "").strip()
-            if ident and ident not in found and (employer := await repository.get_employer(session, ident)):
-                found[ident] = employer
-        return found
+        ids = [ident for _n, row in batch if (ident := (row.get("employer_id") or "").strip())]
+        return {**await repository.employers_by_tax_codes(session, codes), **await repository.employers_by_ids(session, ids)}
 
     def _checked(self, who: Principal, number: int, row: dict[str, str],
                  employers: dict[str, Employer]) -> RowResult | tuple[Vacancy, list[str]]:

@@ -33,6 +33,12 @@ async def employers_by_tax_codes(session: AsyncSession, tax_codes: Sequence[str]
     return {e.tax_code: e for e in rows}
 
 
+async def employers_by_ids(session: AsyncSession, ids: Sequence[str]) -> dict[str, Employer]:
+    if not ids:
+        return {}
+    return {e.id: e for e in await session.scalars(select(Employer).where(Employer.id.in_(set(ids))))}
+
+
 async def search_employers(
     session: AsyncSession,
     *,

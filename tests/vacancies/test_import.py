@@ -79,3 +79,27 @@ async def test_a_file_that_is_not_utf8_fails_clearly(vacancies: Vacancies) -> No
     )
     summary = orjson.loads(response.text.splitlines()[-1])["summary"]
     assert summary["status"] == "failed" and "UTF-8" in summary["error"]
+
+
+async def test_rows_may_name_their_employer_by_id(vacancies: Vacancies) -> None:
+    headers = await vacancies.bearer(["vacancies:read", "vacancies:write"], centre_id="centre-a")
+    gen = PopulationGenerator(12, date(2026, 12, 1))
+    employers = [gen.employer(i) for i in range(3)]
+    ids = []
+    for e in employers:
+        r = await vacancies.http.post("/api/v1/employers", headers=headers, json={
+            "name": e["name"], "tax_code": e["tax_code"], "industry": e["industry"], "fdi": e["fdi"],
+            "address": {"ward_code": e["ward_code"]}})
+        ids.append(r.json()["id"])
+    rows = [{**v, "employer_id": ids[n], "employer_tax_code": ""} for n, e in enumerate(employers) for v in gen.vacancies_of(e)]
+    rows.append({**rows[0], "employer_id": "no-such-employer"})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: str(v).lower() if isinstance(v, bool) else v for k, v in row.items()} for row in rows)
+    response = await vacancies.http.post("/api/v1/vacancies:import", content=out.getvalue().encode(), headers=headers)
+    lines = [orjson.loads(line) for line in response.text.splitlines()]
+    assert all("id" in line for line in lines[:-2])
+    assert lines[-2]["errors"] == [{"field": "employer_id", "message": "no employer registered with this tax code or id"}]
+    some = await vacancies.http.get(f"/api/v1/vacancies/{lines[0]['id']}", headers=headers)
+    assert some.json()["employer_id"] == ids[0]
