@@ -160,16 +160,16 @@ async def publish_invitations(count: int) -> None:
                        created_by="bench", created_at=datetime.now(UTC))
         chosen = [Pair(f"c{i}", f"v{i % (count // 50)}", 0.5, False) for i in range(count)]
         vacancy = SimpleNamespace(employer_id="e1", title="Thợ hàn")
-        matches = {(p.candidate_id, p.vacancy_id): SimpleNamespace(
-            candidate=SimpleNamespace(centre_id="c"), vacancy=vacancy,
-            explanation={"factors": {"must_skills": 1.0, "nice_skills": None, "occupation": 1.0, "text_similarity": None,
-                                     "trade_level": 1.0, "qualification": 1.0, "distance": 0.8, "wage": 1.0}},
-            score=0.5) for p in chosen}
+        pairs = SimpleNamespace(candidates={p.candidate_id: SimpleNamespace(centre_id="c") for p in chosen},
+                                vacancies={p.vacancy_id: vacancy for p in chosen})
+        features = {(p.candidate_id, p.vacancy_id): {"must": 1.0, "nice": 0.0, "occupation": 1.0, "text": 0.0,
+                                                      "trade_level": 1.0, "qualification": 1.0, "distance": 0.8,
+                                                      "wage": 1.0, "score": 0.5} for p in chosen}
         relay = OutboxRelay("matching", db, SPEC.outbox, bus, batch_size=settings.relay_batch_size, poll_interval_s=0.01)
         started = time.perf_counter()
         async with db.transaction() as session:
             session.add(fair)
-            await fairs._publish(session, fair, "bench-run", Allocation(chosen, 0.0, 0.0, None, ""), matches)
+            await fairs._publish(session, fair, "bench-run", Allocation(chosen, 0.0, 0.0, None, ""), pairs, features)
         written = time.perf_counter() - started
         relayed = 0
         while published := await relay.publish_batch():
