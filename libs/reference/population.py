@@ -283,7 +283,6 @@ class PopulationGenerator:
             wage_min = self.rng.randint(50, 150) * 100_000
             out.append(
                 {
-                    "employer_ref": employer["ref"],
                     "employer_tax_code": employer["tax_code"],
                     "title": _title(occupation),
                     "occupation": occupation,

@@ -55,14 +55,13 @@ class Ready(NamedTuple):
     tags: tuple[tuple[str, str], ...]
     events: tuple[EncodedEnvelope, ...]
 
+
 # A row after preparation: its number, the CSV row (for the row-by-row fallback) and the
 # prepared candidate or the row's errors.
 Prepared = tuple[int, dict[str, str], Ready | list[dict[str, str]]]
 LISTS = ("occupations", "skills", "priority_groups", "certificates", "contact_channels")
 CONSENTS = ("matching", "share_with_employers", "notifications")
 BATCH = 500
-
-
 SCALARS = ("full_name", "date_of_birth", "gender", "phone", "email", "national_id", "trade_level", "qualification",
            "experience_years", "desired_wage_vnd", "max_commute_km", "status")
 ADDRESS = ("ward_code", "legacy_district_code", "legacy_ward_code", "address_detail")
