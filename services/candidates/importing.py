@@ -61,7 +61,7 @@ class Ready(NamedTuple):
 Prepared = tuple[int, dict[str, str], Ready | list[dict[str, str]]]
 LISTS = ("occupations", "skills", "priority_groups", "certificates", "contact_channels")
 CONSENTS = ("matching", "share_with_employers", "notifications")
-BATCH = 500
+BATCH = 2000  # rows per transaction: 500 cost 10–20 % more CPU per row in every process (fixed costs per batch)
 SCALARS = ("full_name", "date_of_birth", "gender", "phone", "email", "national_id", "trade_level", "qualification",
            "experience_years", "desired_wage_vnd", "max_commute_km", "status")
 ADDRESS = ("ward_code", "legacy_district_code", "legacy_ward_code", "address_detail")
@@ -181,10 +181,11 @@ def _unpacked(outcome: tuple[Any, ...] | list[dict[str, str]]) -> Ready | list[d
 
 class CandidateImporter:
     def __init__(self, db: Database, service: CandidateService, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 workers: int = 0, master_key: bytes | None = None):
+                 workers: int = 0, master_key: bytes | None = None, batch: int = BATCH):
         """``workers`` > 0 prepares rows in that many worker processes (they need the personal-data
         ``master_key`` to encrypt); 0 prepares them in this process."""
         self.db = db
+        self.batch = batch
         self.service = service
         self.clock = clock
         self.workers = workers if master_key else 0
@@ -243,7 +244,7 @@ class CandidateImporter:
         async def commit(prepared: list[Prepared]) -> list[RowResult]:
             return await self._commit(job, who, source, prepared)
 
-        async for line in run_import(job, chunks, commit, lambda: self._save(job), BATCH, self.clock, COLUMNS, prepare):
+        async for line in run_import(job, chunks, commit, lambda: self._save(job), self.batch, self.clock, COLUMNS, prepare):
             yield line
 
     async def _save(self, job: CandidateImport) -> None:

@@ -179,7 +179,7 @@ async def test_a_lost_worker_process_costs_no_row(tmp_path, workers: int) -> Non
     await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
     db, key = Database(url), b"k" * 32
     importer = CandidateImporter(db, CandidateService(Outbox(outbox, registry), PersonalDataProtector(key)),
-                                 workers=workers, master_key=key)
+                                 workers=workers, master_key=key, batch=500)
     who = Principal("test", "centre-a", frozenset({"candidates:write"}))
     data, bad_rows = generated_csv(1200, bom=False)  # three batches
 
