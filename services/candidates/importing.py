@@ -215,8 +215,10 @@ class CandidateImporter:
                                                                     rows[start:start + share])
                                                for start in range(0, max(len(rows), 1), share)))
                 done = [(number, _unpacked(outcome)) for part in parts for number, outcome in part]
-            except BrokenProcessPool:
-                log.warning("import_worker_lost")  # a worker died (memory?): this batch here, a new pool next
+            # A worker died (memory?): this batch here, a new pool next. Replacing a killed worker can
+            # also fail in the pool itself (ValueError "bad value(s) in fds_to_keep", OSError).
+            except (BrokenProcessPool, OSError, ValueError) as exc:
+                log.warning("import_worker_lost", error=repr(exc))
                 self.close()
                 done = prepare_rows(self.service.records, who, source, now, rows)
         else:
