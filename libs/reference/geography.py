@@ -36,6 +36,14 @@ class UnknownArea(ValueError):
         self.kind = kind
         self.code = code
 
+    @property
+    def field(self) -> str:
+        """The code of an address that is wrong: ``ward_code``, ``legacy_ward_code`` or
+        ``legacy_district_code``."""
+        if "legacy ward" in self.kind or self.kind.startswith("ward of legacy"):
+            return "legacy_ward_code"
+        return "legacy_district_code" if "legacy district" in self.kind else "ward_code"
+
 
 @dataclass(frozen=True)
 class Ward:
@@ -298,6 +306,28 @@ class Geography:
         location = self._located.get(address)
         if location is None:
             location = self._located[address] = self._locate(ward_code, legacy_ward_code, legacy_district_code)
+        return location
+
+    def locate_address(
+        self,
+        prefix: str,
+        errors: list[dict[str, str]],
+        ward_code: str | None = None,
+        legacy_ward_code: str | None = None,
+        legacy_district_code: str | None = None,
+        need_ward: bool = False,
+    ) -> Location | None:
+        """``locate`` for an address a request gave: a bad code, or a district alone where
+        ``need_ward``, goes on ``errors`` as a field error under ``prefix`` (``address``,
+        ``workplace``), and the answer is None."""
+        try:
+            location = self.locate(ward_code, legacy_ward_code, legacy_district_code)
+        except UnknownArea as exc:
+            errors.append({"field": f"{prefix}.{exc.field}", "message": str(exc)})
+            return None
+        if location.ward_code is None and need_ward:
+            errors.append({"field": f"{prefix}.ward_code", "message": "name the ward: a district alone is too coarse"})
+            return None
         return location
 
     def _locate(self, ward_code: str | None, legacy_ward_code: str | None, legacy_district_code: str | None) -> Location:

@@ -14,8 +14,8 @@ DATA = Path(__file__).parent / "data"
 
 
 class UnknownOccupation(ValueError):
-    def __init__(self, code: str) -> None:
-        super().__init__(f"{code!r} is not an ISCO-08 / VSCO occupation code")
+    def __init__(self, code: str, message: str | None = None) -> None:
+        super().__init__(message or f"{code!r} is not an ISCO-08 / VSCO occupation code")
         self.code = code
 
 
@@ -49,6 +49,15 @@ class Occupations:
             return self._by_code[code]
         except KeyError:
             raise UnknownOccupation(code) from None
+
+    def unit_group(self, code: str) -> Occupation:
+        """An occupation a person or a vacancy can have: a 4-digit unit group, not a group of
+        them; raises ``UnknownOccupation``."""
+        occupation = self.get(code)
+        if occupation.level != 4:
+            raise UnknownOccupation(code, f"{code!r} is a group of occupations ({occupation.label_vi}): "
+                                          "give one of its 4-digit unit groups")
+        return occupation
 
     def all(self) -> list[Occupation]:
         return [self._by_code[c] for c in sorted(self._by_code)]

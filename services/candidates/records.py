@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kit.auth import Principal
 from kit.ids import new_id
-from reference.geography import UnknownArea, geography
+from reference.geography import geography
 from reference.levels import Qualification
 from reference.occupations import UnknownOccupation, occupations
 from reference.skills import skill_vocabulary
@@ -105,11 +105,8 @@ class CandidateRecords:
 
 def locate(ward: str | None, legacy_ward: str | None, district: str | None, errors: list[dict[str, str]]) -> dict[str, Any]:
     """The location columns of an address given by its codes (or an error on ``errors``)."""
-    try:
-        location = geography().locate(ward_code=ward, legacy_ward_code=legacy_ward, legacy_district_code=district)
-    except UnknownArea as exc:
-        field = {"ward": "ward_code", "legacy ward": "legacy_ward_code", "legacy district": "legacy_district_code"}
-        errors.append({"field": "address." + field.get(exc.kind, "ward_code"), "message": str(exc)})
+    location = geography().locate_address("address", errors, ward, legacy_ward, district)
+    if location is None:
         return {}
     return {"ward_code": location.ward_code, "legacy_district_code": location.legacy_district_code,
             "legacy_ward_code": legacy_ward, "lat": location.lat, "lon": location.lon}
@@ -118,8 +115,7 @@ def locate(ward: str | None, legacy_ward: str | None, district: str | None, erro
 def check_occupations(codes: list[str], errors: list[dict[str, str]]) -> None:
     for i, code in enumerate(codes):
         try:
-            if occupations().get(code).level != 4:
-                raise UnknownOccupation(code)
+            occupations().unit_group(code)
         except UnknownOccupation as exc:
             errors.append({"field": f"occupations.{i}", "message": str(exc)})
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference.geography import UnknownArea, geography
+from reference.geography import geography
 from reference.occupations import UnknownOccupation, occupations
 from reference.skills import skill_vocabulary
 from reference.text import key
@@ -37,8 +37,7 @@ def profile(vacancy: Vacancy) -> dict[str, Any]:
 
 def check_occupation(code: str, errors: list[dict[str, str]]) -> None:
     try:
-        if occupations().get(code).level != 4:
-            raise UnknownOccupation(code)
+        occupations().unit_group(code)
     except UnknownOccupation as exc:
         errors.append({"field": "occupation", "message": str(exc)})
 
@@ -56,15 +55,9 @@ def workplace(given: Workplace | None, employer: Employer, errors: list[dict[str
 
 def locate(area: Workplace, errors: list[dict[str, str]], prefix: str, need_ward: bool = True) -> dict[str, Any]:
     """The location columns of an area given by its codes (or an error on ``errors``)."""
-    try:
-        found = geography().locate(ward_code=area.ward_code, legacy_ward_code=area.legacy_ward_code,
-                                   legacy_district_code=area.legacy_district_code)
-    except UnknownArea as exc:
-        field = {"ward": "ward_code", "legacy ward": "legacy_ward_code", "legacy district": "legacy_district_code"}
-        errors.append({"field": f"{prefix}." + field.get(exc.kind, "ward_code"), "message": str(exc)})
-        return {}
-    if found.ward_code is None and need_ward:
-        errors.append({"field": f"{prefix}.ward_code", "message": "name the ward: a district alone is too coarse"})
+    found = geography().locate_address(prefix, errors, area.ward_code, area.legacy_ward_code, area.legacy_district_code,
+                                       need_ward)
+    if found is None:
         return {}
     return {"ward_code": found.ward_code, "legacy_district_code": found.legacy_district_code,
             "lat": found.lat, "lon": found.lon}

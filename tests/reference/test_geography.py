@@ -70,6 +70,27 @@ def test_bad_codes_are_named_in_the_error() -> None:
         geo.locate(ward_code="31")
 
 
+def test_an_address_a_request_gave_is_located_or_its_bad_code_named_as_a_field() -> None:
+    geo, errors = geography(), []
+    ward = geo.wards_of_province("31")[0]
+    assert geo.locate_address("address", errors, ward_code=ward.code).ward_code == ward.code
+    assert geo.locate_address("address", errors, legacy_district_code="305").ward_code is None  # a district will do
+    assert errors == []
+    bad = [
+        ("address", {"ward_code": "99999"}, "address.ward_code"),
+        ("address", {"legacy_ward_code": "99999"}, "address.legacy_ward_code"),
+        ("address", {"legacy_ward_code": "11329", "legacy_district_code": "305"}, "address.legacy_ward_code"),
+        ("workplace", {"ward_code": ward.code, "legacy_district_code": "999"}, "workplace.legacy_district_code"),
+    ]
+    for prefix, codes, field in bad:
+        errors = []
+        assert geo.locate_address(prefix, errors, **codes) is None
+        assert [e["field"] for e in errors] == [field], codes
+    errors = []
+    assert geo.locate_address("workplace", errors, legacy_district_code="305", need_ward=True) is None
+    assert errors == [{"field": "workplace.ward_code", "message": "name the ward: a district alone is too coarse"}]
+
+
 def test_locate_prefers_the_current_ward_and_falls_back_to_the_district() -> None:
     geo = geography()
     ward = geo.wards_of_province("31")[0]

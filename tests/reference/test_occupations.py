@@ -1,4 +1,6 @@
-from reference.occupations import match_depth, occupations
+import pytest
+
+from reference.occupations import UnknownOccupation, match_depth, occupations
 
 
 def test_the_whole_isco_08_structure_is_there() -> None:
@@ -26,3 +28,11 @@ def test_match_depth_gives_partial_credit_by_shared_digits() -> None:
     assert match_depth("7212", "7214") == 3
     assert match_depth("7212", "7231") == 2
     assert match_depth("7212", "8212") == 0
+
+
+def test_a_person_or_a_vacancy_has_a_unit_group_not_a_group_of_them() -> None:
+    assert occupations().unit_group("7212").level == 4
+    with pytest.raises(UnknownOccupation, match="'721' is a group of occupations .*4-digit unit groups"):
+        occupations().unit_group("721")
+    with pytest.raises(UnknownOccupation, match="'9999' is not an ISCO-08"):
+        occupations().unit_group("9999")
