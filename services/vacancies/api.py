@@ -11,6 +11,7 @@ from kit.auth import Principal, require
 from kit.csvstream import SpooledUpload, job_report, ndjson_response
 from kit.problems import Problem
 from services.vacancies.importing import VacancyImporter
+from services.vacancies.records import employer_view, vacancy_view
 from services.vacancies.schemas import (
     EmployerIn,
     EmployerOut,
@@ -70,7 +71,7 @@ async def register_employer(
     except (DuplicateEmployer, InvalidInput) as exc:
         raise _problem(exc) from None
     response.headers["Location"] = f"/api/v1/employers/{employer.id}"
-    return service.employer_view(employer)
+    return employer_view(employer)
 
 
 @router.get("/employers/{employer_id}", response_model=EmployerOut, tags=["employers"], summary="An employer")
@@ -81,7 +82,7 @@ async def read_employer(employer_id: str, request: Request, who: Principal = req
             employer = await service.employer(session, employer_id)
     except NotFound as exc:
         raise _problem(exc) from None
-    return service.employer_view(employer)
+    return employer_view(employer)
 
 
 @router.get("/employers", response_model=EmployerPage, tags=["employers"], summary="Search employers")
@@ -101,7 +102,7 @@ async def search_employers(
         rows, next_cursor = await service.search_employers(
             session, name=name, tax_code=tax_code, ward=ward, industry=industry, fdi=fdi, limit=limit, cursor=cursor
         )
-    return EmployerPage(items=[service.employer_view(e) for e in rows], next_cursor=next_cursor)
+    return EmployerPage(items=[employer_view(e) for e in rows], next_cursor=next_cursor)
 
 
 # ---- vacancies ---------------------------------------------------------------------------
@@ -116,7 +117,7 @@ async def open_vacancy(
     except (InvalidInput, NotOwner) as exc:
         raise _problem(exc) from None
     response.headers["Location"] = f"/api/v1/vacancies/{vacancy.id}"
-    return service.vacancy_view(vacancy)
+    return vacancy_view(vacancy)
 
 
 @router.post(
@@ -163,7 +164,7 @@ async def read_vacancy(vacancy_id: str, request: Request, who: Principal = requi
             vacancy = await service.vacancy(session, vacancy_id)
     except NotFound as exc:
         raise _problem(exc) from None
-    return service.vacancy_view(vacancy)
+    return vacancy_view(vacancy)
 
 
 @router.patch("/vacancies/{vacancy_id}", response_model=VacancyOut, tags=["vacancies"],
@@ -177,7 +178,7 @@ async def update_vacancy(
             vacancy = await service.update_vacancy(session, who, vacancy_id, body)
     except (NotFound, NotOwner, NotOpen, InvalidInput) as exc:
         raise _problem(exc) from None
-    return service.vacancy_view(vacancy)
+    return vacancy_view(vacancy)
 
 
 @router.post("/vacancies/{vacancy_id}:close", response_model=VacancyOut, tags=["vacancies"],
@@ -189,7 +190,7 @@ async def close_vacancy(vacancy_id: str, request: Request, who: Principal = requ
             vacancy = await service.close_vacancy(session, who, vacancy_id)
     except (NotFound, NotOwner, NotOpen) as exc:
         raise _problem(exc) from None
-    return service.vacancy_view(vacancy)
+    return vacancy_view(vacancy)
 
 
 @router.get("/vacancies", response_model=VacancyPage, tags=["vacancies"], summary="Search vacancies")
@@ -214,4 +215,4 @@ async def search_vacancies(
                              status, employer_id, q)
     async with ctx.db.reading() as session:
         rows, next_cursor = await service.search_vacancies(session, filters, limit, cursor)
-    return VacancyPage(items=[service.vacancy_view(v) for v in rows], next_cursor=next_cursor)
+    return VacancyPage(items=[vacancy_view(v) for v in rows], next_cursor=next_cursor)

@@ -1,7 +1,7 @@
 """A vacancy's record made from a validated body: the checks against the reference data, the
-workplace's location, the required skills matched to the vocabulary, the search text and the
-event's payload. No database and no session: the service uses it for one vacancy, an import for
-a batch it checks before writing it whole."""
+workplace's location, the required skills matched to the vocabulary, the search text, the
+event's payload, and the views the API answers with. No database and no session: the service
+uses it for one vacancy, an import for a batch it checks before writing it whole."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from reference.occupations import UnknownOccupation, occupations
 from reference.skills import skill_vocabulary
 from reference.text import key
 from services.vacancies.models import Employer, Vacancy
-from services.vacancies.schemas import RequiredSkillIn, Workplace
+from services.vacancies.schemas import AreaOut, EmployerOut, RequiredSkillIn, RequiredSkillOut, VacancyOut, Workplace
 
 
 def skill_key(code: str | None, text: str) -> str:
@@ -84,3 +84,49 @@ def search_text(vacancy: Vacancy, employer: Employer | None) -> str:
     # One phrase per title, name or skill, separated so a phrase never spans two of them.
     return " " + " | ".join(key(w) for w in words if w) + " "
 
+
+def employer_view(employer: Employer) -> EmployerOut:
+    """An employer as the API shows it."""
+    return EmployerOut(
+        id=employer.id, centre_id=employer.centre_id, name=employer.name, tax_code=employer.tax_code,
+        industry=employer.industry, fdi=employer.fdi,
+        address=AreaOut(ward_code=employer.ward_code, legacy_district_code=employer.legacy_district_code,
+                        detail=employer.address_detail, lat=employer.lat, lon=employer.lon),
+        contact_email=employer.contact_email, contact_phone=employer.contact_phone, created_at=employer.created_at,
+    )
+
+
+def vacancy_view(vacancy: Vacancy) -> VacancyOut:
+    """A vacancy as the API shows it, its skills labelled from the vocabulary."""
+    vocab = skill_vocabulary()
+    return VacancyOut(
+        id=vacancy.id,
+        employer_id=vacancy.employer_id,
+        centre_id=vacancy.centre_id,
+        status=vacancy.status,
+        close_reason=vacancy.close_reason,
+        version=vacancy.version,
+        title=vacancy.title,
+        description=vacancy.description,
+        occupation=vacancy.occupation,
+        required_skills=[
+            RequiredSkillOut(code=s["code"], text=s["text"], kind=s["kind"],
+                             label_vi=vocab.skills[s["code"]].label_vi if s["code"] in vocab.skills else None)
+            for s in vacancy.required_skills
+        ],
+        min_trade_level=vacancy.min_trade_level,
+        min_qualification=vacancy.min_qualification,
+        openings=vacancy.openings,
+        hires=vacancy.hires,
+        wage_min_vnd=vacancy.wage_min_vnd,
+        wage_max_vnd=vacancy.wage_max_vnd,
+        workplace=AreaOut(ward_code=vacancy.ward_code, legacy_district_code=vacancy.legacy_district_code,
+                          lat=vacancy.lat, lon=vacancy.lon),
+        social_insurance=vacancy.social_insurance,
+        shifts=vacancy.shifts,
+        accepts_priority_groups=vacancy.accepts_priority_groups,
+        deadline=vacancy.deadline,
+        created_at=vacancy.created_at,
+        updated_at=vacancy.updated_at,
+        closed_at=vacancy.closed_at,
+    )

@@ -40,15 +40,7 @@ from services.vacancies.records import (
     skill_key,
     workplace,
 )
-from services.vacancies.schemas import (
-    AreaOut,
-    EmployerIn,
-    EmployerOut,
-    RequiredSkillOut,
-    VacancyIn,
-    VacancyOut,
-    VacancyPatch,
-)
+from services.vacancies.schemas import EmployerIn, VacancyIn, VacancyPatch
 
 SOURCE = "/joblink/vacancies"
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # deadlines are calendar days in Việt Nam (no DST)
@@ -350,52 +342,6 @@ class VacancyService:
             limit=limit + 1,
         )
         return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
-
-    # ---- views ----------------------------------------------------------------------------
-    @staticmethod
-    def employer_view(employer: Employer) -> EmployerOut:
-        return EmployerOut(
-            id=employer.id, centre_id=employer.centre_id, name=employer.name, tax_code=employer.tax_code,
-            industry=employer.industry, fdi=employer.fdi,
-            address=AreaOut(ward_code=employer.ward_code, legacy_district_code=employer.legacy_district_code,
-                            detail=employer.address_detail, lat=employer.lat, lon=employer.lon),
-            contact_email=employer.contact_email, contact_phone=employer.contact_phone, created_at=employer.created_at,
-        )
-
-    @staticmethod
-    def vacancy_view(vacancy: Vacancy) -> VacancyOut:
-        vocab = skill_vocabulary()
-        return VacancyOut(
-            id=vacancy.id,
-            employer_id=vacancy.employer_id,
-            centre_id=vacancy.centre_id,
-            status=vacancy.status,
-            close_reason=vacancy.close_reason,
-            version=vacancy.version,
-            title=vacancy.title,
-            description=vacancy.description,
-            occupation=vacancy.occupation,
-            required_skills=[
-                RequiredSkillOut(code=s["code"], text=s["text"], kind=s["kind"],
-                                 label_vi=vocab.skills[s["code"]].label_vi if s["code"] in vocab.skills else None)
-                for s in vacancy.required_skills
-            ],
-            min_trade_level=vacancy.min_trade_level,
-            min_qualification=vacancy.min_qualification,
-            openings=vacancy.openings,
-            hires=vacancy.hires,
-            wage_min_vnd=vacancy.wage_min_vnd,
-            wage_max_vnd=vacancy.wage_max_vnd,
-            workplace=AreaOut(ward_code=vacancy.ward_code, legacy_district_code=vacancy.legacy_district_code,
-                              lat=vacancy.lat, lon=vacancy.lon),
-            social_insurance=vacancy.social_insurance,
-            shifts=vacancy.shifts,
-            accepts_priority_groups=vacancy.accepts_priority_groups,
-            deadline=vacancy.deadline,
-            created_at=vacancy.created_at,
-            updated_at=vacancy.updated_at,
-            closed_at=vacancy.closed_at,
-        )
 
     # ---- internals ------------------------------------------------------------------------
     async def _close(self, session: AsyncSession, vacancy: Vacancy, reason: str) -> None:
