@@ -108,6 +108,14 @@ class _Profile(BaseModel):
         return cleaned
 
 
+def person_name(value: str) -> str:
+    """A person's name cleaned (``reference.text.clean``); it must have letters."""
+    value = clean(value)
+    if not any(c.isalpha() for c in value):
+        raise ValueError("a name has letters")
+    return value
+
+
 class CandidateIn(_Profile):
     full_name: str = Field(min_length=2, max_length=150)
     date_of_birth: date
@@ -117,10 +125,7 @@ class CandidateIn(_Profile):
     @field_validator("full_name")
     @classmethod
     def _name(cls, value: str) -> str:
-        value = clean(value)
-        if not any(c.isalpha() for c in value):
-            raise ValueError("a name has letters")
-        return value
+        return person_name(value)
 
     @model_validator(mode="after")
     def _citizen_id(self) -> CandidateIn:
@@ -133,9 +138,18 @@ class CandidateIn(_Profile):
 
 
 class CandidatePatch(_Profile):
+    """The fields to change; a field left out keeps its value. ``null`` empties a field that may be
+    empty (lists, phone, e-mail, …); ``full_name``, ``date_of_birth``, ``address`` and ``status``
+    may not be null."""
+
     full_name: str | None = Field(None, min_length=2, max_length=150)
     date_of_birth: date | None = None
     national_id: str | None = Field(None, description="12-digit citizen ID (CCCD); write-only")
+
+    @field_validator("full_name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else person_name(value)
 
 
 class SkillOut(BaseModel):

@@ -127,7 +127,8 @@ class CandidateService:
         before = tags(candidate)
         now = self.clock()
         changes = patch.model_dump(exclude_unset=True)
-        errors: list[dict[str, str]] = []
+        errors = [{"field": name, "message": "may not be null"}
+                  for name in ("full_name", "date_of_birth", "address", "status") if name in changes and changes[name] is None]
         if "date_of_birth" in changes and patch.date_of_birth:
             self.records.check_age(patch.date_of_birth, now.date(), errors)
         if "address" in changes and patch.address is not None:
@@ -140,13 +141,17 @@ class CandidateService:
             check_occupations(patch.occupations or [], errors)
         if errors:
             raise InvalidCandidate(errors)
-        simple = ("full_name", "date_of_birth", "gender", "phone", "email", "trade_level", "certificates",
-                  "experience_years", "desired_wage_vnd", "max_commute_km", "status")
+        simple = ("full_name", "date_of_birth", "gender", "phone", "email", "trade_level", "desired_wage_vnd",
+                  "max_commute_km", "status")
         for name in simple:
             if name in changes:
                 setattr(candidate, name, getattr(patch, name))
-        if "full_name" in changes and patch.full_name:
-            candidate.name_key = key(patch.full_name)
+        if "full_name" in changes:
+            candidate.name_key = key(candidate.full_name)
+        if "certificates" in changes:
+            candidate.certificates = patch.certificates or []
+        if "experience_years" in changes:
+            candidate.experience_years = patch.experience_years or 0
         if "occupations" in changes:
             candidate.occupations = list(dict.fromkeys(patch.occupations or []))
         if "skills" in changes:

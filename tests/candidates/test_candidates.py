@@ -169,6 +169,30 @@ async def test_withdrawing_matching_consent_is_announced(candidates: Candidates)
     assert events[1]["data"]["version"] == 2 and events[1]["data"]["consents"] == {"matching": False}
 
 
+async def test_null_in_a_patch_empties_what_may_be_empty_and_is_refused_elsewhere(candidates: Candidates) -> None:
+    a = await centre(candidates, "centre-a")
+    cid = (await candidates.http.post("/api/v1/candidates", json=person(certificates=["Chứng chỉ hàn 3G"],
+                                                                        experience_years=4), headers=a)).json()["id"]
+    emptied = await candidates.http.patch(f"/api/v1/candidates/{cid}", headers=a, json={
+        "certificates": None, "experience_years": None, "gender": None, "trade_level": None, "skills": None})
+    assert emptied.status_code == 200, emptied.text
+    body = emptied.json()
+    assert (body["certificates"], body["experience_years"], body["gender"], body["trade_level"], body["skills"]) == \
+        ([], 0, None, None, [])
+    for field in ("full_name", "date_of_birth", "address", "status"):
+        refused = await candidates.http.patch(f"/api/v1/candidates/{cid}", json={field: None}, headers=a)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"] == [{"field": field, "message": "may not be null"}]
+    for name, words in (("   ", "at least 2"), ("12 34", "letters")):
+        refused = await candidates.http.patch(f"/api/v1/candidates/{cid}", json={"full_name": name}, headers=a)
+        assert refused.status_code == 422 and words in refused.json()["errors"][0]["message"], refused.text
+    renamed = await candidates.http.patch(f"/api/v1/candidates/{cid}", json={"full_name": "  Trần   Thị Bình "}, headers=a)
+    assert renamed.json()["full_name"] == "Trần Thị Bình"
+    found = await candidates.http.get("/api/v1/candidates", params={"q": "tran thi binh"}, headers=a)
+    assert [c["id"] for c in found.json()["items"]] == [cid]
+    assert (await candidates.http.get(f"/api/v1/candidates/{cid}", headers=a)).status_code == 200
+
+
 async def test_erasure_leaves_no_personal_data(candidates: Candidates) -> None:
     a = await centre(candidates, "centre-a")
     cid = (await candidates.http.post("/api/v1/candidates", json=person(), headers=a)).json()["id"]
