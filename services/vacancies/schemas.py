@@ -155,7 +155,10 @@ class VacancyIn(_VacancyFields):
 
 
 class VacancyPatch(_VacancyFields):
-    pass
+    """The fields to change; a field left out keeps its value. ``null`` empties a field that may be
+    empty; a null ``workplace`` is the employer's address again; ``title``, ``occupation``,
+    ``openings``, ``deadline``, ``social_insurance`` and ``accepts_priority_groups`` may not be
+    null."""
 
 
 class RequiredSkillOut(BaseModel):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -246,9 +245,9 @@ class VacancyService:
         for name in ("title", "occupation", "openings", "social_insurance", "accepts_priority_groups"):
             if name in changes and changes[name] is None:
                 errors.append({"field": name, "message": "may not be null"})
-        area: dict[str, Any] = {}
-        if changes.get("workplace"):
-            area = locate(patch.workplace, errors, "workplace")
+        employer = await repository.get_employer(session, vacancy.employer_id)
+        # null: the employer's address, as when a vacancy is opened without a workplace
+        area = workplace(patch.workplace, employer, errors) if "workplace" in changes else {}
         if errors:
             raise InvalidInput(errors)
         for name in ("title", "description", "occupation", "min_trade_level", "openings", "wage_min_vnd",
@@ -264,7 +263,6 @@ class VacancyService:
             await repository.replace_skills(
                 session, vacancy.id, [skill_key(s["code"], s["text"]) for s in vacancy.required_skills]
             )
-        employer = await repository.get_employer(session, vacancy.employer_id)
         vacancy.search_text = search_text(vacancy, employer)
         vacancy.version += 1
         vacancy.updated_at = now

@@ -182,6 +182,9 @@ async def test_update_is_versioned_and_announced(vacancies: Vacancies) -> None:
     events = await vacancies.events_of(v["id"], 2)
     assert [(e["type"], e["data"]["version"]) for e in events] == [("vacancy.opened", 1), ("vacancy.updated", 2)]
     assert events[1]["data"]["ward_code"] == OTHER_WARD
+    back = await vacancies.http.patch(f"/api/v1/vacancies/{v['id']}", json={"workplace": None}, headers=a)
+    assert back.status_code == 200 and back.json()["workplace"]["ward_code"] == WARD  # the employer's address again
+    assert (await vacancies.events_of(v["id"], 3))[2]["data"]["ward_code"] == WARD
 
 
 async def test_search_filters_and_diacritics_insensitive_q(vacancies: Vacancies) -> None:
