@@ -3,13 +3,16 @@ request or event, the same models on PostgreSQL (asyncpg) and SQLite (aiosqlite)
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import orjson
+import sqlalchemy.exc
 
 from sqlalchemy import JSON, Column, DateTime, MetaData, Table, TypeDecorator, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,6 +45,28 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+# What a database that cannot be reached raises: refused or broken connections, a server starting
+# up, shutting down or out of connection slots, a pool with no connection to lend.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    ConnectionError, socket.gaierror, sqlalchemy.exc.TimeoutError, asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database could not be reached (rather than a fault of the code
+    or the request): the same request may succeed once it is back."""
+    cause: BaseException | None = exc
+    for _ in range(8):  # the driver's error, wrapped by SQLAlchemy's, maybe raised while handling another
+        if cause is None:
+            return False
+        if isinstance(cause, _UNREACHABLE) or (isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__ or cause.__context__
+    return False
 
 
 def new_metadata() -> MetaData:

@@ -13,8 +13,11 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from kit.db import unavailable
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://joblink.vn/problems/"
+RETRY_AFTER_S = 5  # what a client is told to wait when the database cannot be reached
 
 log = structlog.get_logger("kit.problems")
 
@@ -102,6 +105,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if unavailable(exc):
+            log.warning("database_unavailable", path_template=_route_template(request), error=repr(exc))
+            return problem_response(503, "database-unavailable", "The service cannot reach its database just now; "
+                                    "try again shortly.", headers={"Retry-After": str(RETRY_AFTER_S)})
         log.exception("unhandled_error", path_template=_route_template(request))
         return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.")
 

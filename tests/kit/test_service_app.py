@@ -5,7 +5,10 @@ import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from sqlalchemy import text
+
 from kit.app import ServiceSpec, create_service_app
+from kit.db import create_engine
 from kit.bus.local import LocalBus
 from kit.problems import Problem
 from kit.settings import RuntimeSettings
@@ -31,6 +34,18 @@ async def get_thing(thing_id: str) -> dict[str, str]:
     raise Problem(404, "thing-not-found", f"No thing {thing_id}.")
 
 
+@router.get("/api/v1/elsewhere")
+async def read_elsewhere() -> dict[str, str]:
+    """Reads a PostgreSQL database that is not there (nothing listens on port 9)."""
+    engine = create_engine("postgresql+asyncpg://joblink:joblink@127.0.0.1:9/joblink")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+    return {"ok": "yes"}
+
+
 @pytest.fixture
 async def client(tmp_path):  # noqa: ANN001, ANN201
     url = f"sqlite+aiosqlite:///{tmp_path / 'svc.db'}"
@@ -41,7 +56,9 @@ async def client(tmp_path):  # noqa: ANN001, ANN201
     await bus.start()
     app = create_service_app(spec, LedgerSettings(database_url=url), RuntimeSettings(), bus)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as c:
+        # what a client gets for an error the app did not expect is its answer, not the exception
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
             yield c
     await bus.stop()
 
@@ -77,3 +94,10 @@ async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz", headers={"x-request-id": "req-123"})
     assert response.headers["x-request-id"] == "req-123"
     assert len((await client.get("/healthz")).headers["x-request-id"]) == 32
+
+
+async def test_a_database_out_of_reach_is_a_503_to_retry_not_an_internal_error(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/elsewhere")
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/database-unavailable")
