@@ -69,11 +69,13 @@ async def main() -> None:
         await conn.close()
 
         runs: dict[int, list[tuple[float, dict, dict[str, float]]]] = {workers: [] for workers in args.workers}
+        floors: list[tuple[float, float]] = []  # (seconds, PostgreSQL CPU seconds) of writes_alone
         for repeat in range(args.repeat):  # the configurations alternate; each run into an empty database
             for workers in args.workers:
                 url = await databases.create(f"bench_import_{workers}_{repeat}")
                 await asyncio.to_thread(upgrade, SPEC.migrations_dir, url)
                 runs[workers].append(await import_once(url, data, workers))
+                floors.append(await writes_alone(databases, url))
                 await databases.drop_all()
     finally:
         await databases.drop_all()
@@ -82,6 +84,10 @@ async def main() -> None:
     print("| path | rows | seconds | rows/s | CPU µs per row: service, workers, PostgreSQL |\n"
           "| --- | ---: | ---: | ---: | --- |")
     print(f"| bare COPY of the columns as text (baseline) | {args.rows:,} | {copy_s:.2f} | {args.rows / copy_s:,.0f} | |")
+    floor_s, floor_cpu = statistics.median(s for s, _cpu in floors), statistics.median(c for _s, c in floors)
+    print(f"| PostgreSQL alone: the import's own rows (candidates, tags, events) copied into an empty database of the "
+          f"same schema | {args.rows:,} | {floor_s:.2f} | {args.rows / floor_s:,.0f} | –, –, "
+          f"{floor_cpu / args.rows * 1e6:.0f} |")
     for workers, done in runs.items():
         where = f"rows prepared in {workers} worker process{'es' if workers > 1 else ''}" if workers else "all in one process"
         import_s = statistics.median(seconds for seconds, _summary, _cpu in done)
@@ -91,6 +97,33 @@ async def main() -> None:
                             for name in ("service", "workers", "postgresql"))
         print(f"| import: validate, encrypt, dedupe, insert, tags, events ({where}) | {summary['imported']:,} imported, "
               f"{summary['failed']:,} rejected | {import_s:.2f} | {args.rows / import_s:,.0f} ({each}) | {per_row} |")
+
+
+async def writes_alone(databases: PostgresDatabases, url: str) -> tuple[float, float]:
+    """What PostgreSQL alone spends on what an import stores: the rows an import wrote (its
+    candidates, their tags, its events) copied out, then into a new database of the same schema
+    and indexes, one table after the other in one transaction: (seconds, its backend's CPU
+    seconds). No Python prepares anything; the import's rows cannot go in faster than this."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    target_url = await databases.create("bench_import_floor")
+    await asyncio.to_thread(upgrade, SPEC.migrations_dir, target_url)
+    source = await asyncpg.connect(dsn)
+    target = await asyncpg.connect(make_url(target_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        tables = {}
+        for table in ("candidates", "candidate_tags", "outbox"):
+            out = io.BytesIO()
+            await source.copy_from_table(table, output=out, format="binary")
+            tables[table] = out.getvalue()
+        backend = await target.fetchval("SELECT pg_backend_pid()")
+        cpu, started = cpu_seconds(backend), time.perf_counter()
+        async with target.transaction():
+            for table, rows in tables.items():
+                await target.copy_to_table(table, source=io.BytesIO(rows), format="binary")
+        return time.perf_counter() - started, cpu_seconds(backend) - cpu
+    finally:
+        await source.close()
+        await target.close()
 
 
 def cpu_seconds(pid: int) -> float:
