@@ -4,6 +4,7 @@ answered from what was known to hold then."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -244,18 +245,13 @@ class Insights:
 
     async def report(self, session: AsyncSession, day: date) -> str:
         """The HTML report as things stood at the end of ``day``."""
-        from services.insights import report  # matplotlib is loaded only for a report
-
         indicators = await self.indicators(session, day)
         rows = await self.supply_demand(session, day, ["occupation2", "district"], {})
-        series = [(label, *await self.forecast(session, name, {}, 6, day))
-                  for name, label in (("demand", "Chỗ làm việc mới"), ("supply", "Người tìm việc mới"))]
-        charts = {"shortage": report.shortage_map(rows), "indicators": report.indicator_gauges(indicators)}
-        if indicators["job_fairs"]:
-            charts["funnel"] = report.funnel_bars(indicators["job_fairs"])
-        if any(history for _label, _first, history, _result in series):
-            charts["forecast"] = report.forecast_lines([s for s in series if s[2]])
-        return report.render(day, charts, indicators)
+        histories = [(label, *await self.monthly(session, name, {}, day))
+                     for name, label in (("demand", "Chỗ làm việc mới"), ("supply", "Người tìm việc mới"))]
+        # The forecasts and the charts are seconds of CPU (scikit-learn, matplotlib): in a thread,
+        # so that the service goes on answering and consuming events meanwhile.
+        return await asyncio.to_thread(_report_page, day, indicators, rows, histories)
 
     async def indicators(self, session: AsyncSession, day: date) -> dict[str, Any]:
         """The plan's indicators as they stood at the end of ``day``."""
@@ -309,3 +305,16 @@ def _share(part: int, whole: int, target: float | None) -> dict[str, Any]:
     share = round(part / whole, 4) if whole else None
     return {"count": part, "of": whole, "share": share, "target": target,
             "met": None if target is None or share is None else share >= target}
+
+
+def _report_page(day: date, indicators: dict[str, Any], rows: list[Row],
+                 histories: list[tuple[str, date, list[float]]]) -> str:
+    from services.insights import report  # matplotlib is loaded only for a report
+
+    series = [(label, first, history, forecast(history, first, 6)) for label, first, history in histories if history]
+    charts = {"shortage": report.shortage_map(rows), "indicators": report.indicator_gauges(indicators)}
+    if indicators["job_fairs"]:
+        charts["funnel"] = report.funnel_bars(indicators["job_fairs"])
+    if series:
+        charts["forecast"] = report.forecast_lines(series)
+    return report.render(day, charts, indicators)
