@@ -108,7 +108,8 @@ async def writes_alone(databases: PostgresDatabases, url: str) -> tuple[float, f
     target_url = await databases.create("bench_import_floor")
     await asyncio.to_thread(upgrade, SPEC.migrations_dir, target_url)
     source = await asyncpg.connect(dsn)
-    target = await asyncpg.connect(make_url(target_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    target_dsn = make_url(target_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    target = await asyncpg.connect(target_dsn)
     try:
         tables = {}
         for table in ("candidates", "candidate_tags", "outbox"):

@@ -63,7 +63,9 @@ def unavailable(exc: BaseException) -> bool:
     for _ in range(8):  # the driver's error, wrapped by SQLAlchemy's, maybe raised while handling another
         if cause is None:
             return False
-        if isinstance(cause, _UNREACHABLE) or (isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated):
+        if isinstance(cause, _UNREACHABLE):
+            return True
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
             return True
         cause = getattr(cause, "orig", None) or cause.__cause__ or cause.__context__
     return False

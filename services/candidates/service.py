@@ -128,7 +128,8 @@ class CandidateService:
         now = self.clock()
         changes = patch.model_dump(exclude_unset=True)
         errors = [{"field": name, "message": "may not be null"}
-                  for name in ("full_name", "date_of_birth", "address", "status") if name in changes and changes[name] is None]
+                  for name in ("full_name", "date_of_birth", "address", "status")
+                  if name in changes and changes[name] is None]
         if "date_of_birth" in changes and patch.date_of_birth:
             self.records.check_age(patch.date_of_birth, now.date(), errors)
         if "address" in changes and patch.address is not None:

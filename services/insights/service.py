@@ -247,8 +247,8 @@ class Insights:
         """The HTML report as things stood at the end of ``day``."""
         indicators = await self.indicators(session, day)
         rows = await self.supply_demand(session, day, ["occupation2", "district"], {})
-        histories = [(label, *await self.monthly(session, name, {}, day))
-                     for name, label in (("demand", "Chỗ làm việc mới"), ("supply", "Người tìm việc mới"))]
+        series = (("demand", "Chỗ làm việc mới"), ("supply", "Người tìm việc mới"))
+        histories = [(label, *await self.monthly(session, name, {}, day)) for name, label in series]
         # The forecasts and the charts are seconds of CPU (scikit-learn, matplotlib): in a thread,
         # so that the service goes on answering and consuming events meanwhile.
         return await asyncio.to_thread(_report_page, day, indicators, rows, histories)

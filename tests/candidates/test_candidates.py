@@ -186,7 +186,8 @@ async def test_null_in_a_patch_empties_what_may_be_empty_and_is_refused_elsewher
     for name, words in (("   ", "at least 2"), ("12 34", "letters")):
         refused = await candidates.http.patch(f"/api/v1/candidates/{cid}", json={"full_name": name}, headers=a)
         assert refused.status_code == 422 and words in refused.json()["errors"][0]["message"], refused.text
-    renamed = await candidates.http.patch(f"/api/v1/candidates/{cid}", json={"full_name": "  Trần   Thị Bình "}, headers=a)
+    renamed = await candidates.http.patch(f"/api/v1/candidates/{cid}", json={"full_name": "  Trần   Thị Bình "},
+                                          headers=a)
     assert renamed.json()["full_name"] == "Trần Thị Bình"
     found = await candidates.http.get("/api/v1/candidates", params={"q": "tran thi binh"}, headers=a)
     assert [c["id"] for c in found.json()["items"]] == [cid]
