@@ -6,27 +6,17 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from datetime import date
 from typing import Any
 
-import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
+from kit.charts import new_figure, to_png
 from reference.occupations import occupations
 from services.insights.forecasting import Forecast, add_months
 from services.insights.service import Row
 
-matplotlib.rcParams["font.family"] = "DejaVu Sans"  # ships with matplotlib and has every Vietnamese letter
 STEPS = (("invited", "Được mời"), ("accepted", "Nhận lời"), ("attended", "Đến dự"), ("hired", "Được tuyển"))
-
-
-def _png(figure: Figure) -> bytes:
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=110, bbox_inches="tight")
-    return out.getvalue()
 
 
 def shortage_map(rows: list[Row], top: int = 12) -> bytes:
@@ -39,23 +29,23 @@ def shortage_map(rows: list[Row], top: int = 12) -> bytes:
     occs = [o for o, _ in sorted(volume.items(), key=lambda kv: -kv[1])[:top]]
     dists = [d for d, _ in sorted(areas.items(), key=lambda kv: -kv[1])[:top]]
     if not rows:
-        figure, axes = _figure(figsize=(6, 1.5))
+        figure, axes = new_figure((6, 1.5))
         axes.text(0.5, 0.5, "Chưa có người tìm việc hay chỗ làm việc nào vào ngày này", ha="center", va="center")
         axes.axis("off")
-        return _png(figure)
+        return to_png(figure)
     grid = np.full((len(occs), len(dists)), np.nan)
     for r in rows:
         if r.keys["occupation2"] in occs and r.keys["district"] in dists:
             grid[occs.index(r.keys["occupation2"]), dists.index(r.keys["district"])] = r.shortage_index
     names = occupations()
-    figure, axes = _figure(figsize=(max(6, 0.7 * len(dists) + 4), max(3, 0.45 * len(occs) + 1.5)))
+    figure, axes = new_figure((max(6, 0.7 * len(dists) + 4), max(3, 0.45 * len(occs) + 1.5)))
     image = axes.imshow(grid, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     axes.set_xticks(range(len(dists)), [d or "?" for d in dists], rotation=45, ha="right")
     axes.set_yticks(range(len(occs)), [_occupation_label(names, o) for o in occs])
     axes.set_xlabel("Quận, huyện (mã cũ)")
     axes.set_title("Chỉ số thiếu hụt lao động (+1: thiếu người, −1: thừa người)")
     figure.colorbar(image, ax=axes, shrink=0.8)
-    return _png(figure)
+    return to_png(figure)
 
 
 def _occupation_label(names: Any, code: str) -> str:
@@ -68,7 +58,7 @@ def _occupation_label(names: Any, code: str) -> str:
 def indicator_gauges(indicators: dict[str, Any]) -> bytes:
     bars = [("Lao động có chứng chỉ nghề, bằng cấp", indicators["vocational_share"]),
             ("Vị trí tuyển dụng có BHXH", indicators["social_insurance_share"])]
-    figure, axes = _figure(figsize=(7, 2.4))
+    figure, axes = new_figure((7, 2.4))
     for y, (label, share) in enumerate(bars):
         value = share["share"] or 0.0
         axes.barh(y, value, color="#0b7a3e" if share["met"] in (True, None) else "#c0392b")
@@ -79,12 +69,12 @@ def indicator_gauges(indicators: dict[str, Any]) -> bytes:
     axes.set_yticks(range(len(bars)), [b[0] for b in bars])
     axes.set_xlim(0, 1)
     axes.set_title("Chỉ tiêu của kế hoạch")
-    return _png(figure)
+    return to_png(figure)
 
 
 def funnel_bars(fairs: list[dict[str, Any]], last: int = 6) -> bytes:
     shown = fairs[-last:]
-    figure, axes = _figure(figsize=(max(6, 1.4 * len(shown) + 2), 3.2))
+    figure, axes = new_figure((max(6, 1.4 * len(shown) + 2), 3.2))
     width = 0.2
     for k, (step, label) in enumerate(STEPS):
         axes.bar(np.arange(len(shown)) + (k - 1.5) * width, [f[step] for f in shown], width, label=label)
@@ -92,11 +82,11 @@ def funnel_bars(fairs: list[dict[str, Any]], last: int = 6) -> bytes:
     axes.set_ylabel("Số người")
     axes.set_title("Phễu phiên giao dịch việc làm")
     axes.legend(fontsize=8)
-    return _png(figure)
+    return to_png(figure)
 
 
 def forecast_lines(series: list[tuple[str, date, list[float], Forecast | None]]) -> bytes:
-    figure, axes = _figure(figsize=(8, 3.4))
+    figure, axes = new_figure((8, 3.4))
     for label, first, history, result in series:
         months = [add_months(first, k) for k in range(len(history))][-24:]
         line, = axes.plot(months, history[-24:], label=f"{label} (thực tế)")
@@ -108,7 +98,7 @@ def forecast_lines(series: list[tuple[str, date, list[float], Forecast | None]])
     axes.set_ylabel("Số lượng / tháng")
     axes.legend(fontsize=8)
     figure.autofmt_xdate()
-    return _png(figure)
+    return to_png(figure)
 
 
 def render(day: date, charts: dict[str, bytes], indicators: dict[str, Any]) -> str:
@@ -130,10 +120,3 @@ figure{{margin:1.5rem 0}} img{{max-width:100%}} figcaption{{color:#555;font-size
 nhóm ưu tiên. Thời gian trung vị từ đăng ký đến khi có việc: {'—' if median is None else f'{median:.0f} ngày'}.</p>
 {figures}
 </body></html>"""
-
-
-def _figure(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """A figure of its own, outside pyplot's registry: reports are drawn in threads, maybe two at
-    once, and pyplot's global state is not thread-safe."""
-    figure = Figure(figsize=figsize)
-    return figure, figure.subplots()

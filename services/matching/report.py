@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections import Counter
 from typing import Any
 
-import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
+from kit.charts import new_figure, to_png
 from reference.geography import geography
 from services.matching.index import MatchIndex
 from services.matching.models import AllocationRun, Invitation, JobFair
 
-matplotlib.rcParams["font.family"] = "DejaVu Sans"  # ships with matplotlib and has every Vietnamese letter
 CAPTIONS = {
     "per_vacancy": "Lời mời theo vị trí tuyển dụng, so với số tối đa",
     "scores": "Phân bố điểm phù hợp",
@@ -40,7 +36,7 @@ def charts(fair: JobFair, run: AllocationRun, invitations: list[Invitation], ind
         caps[entry["vacancy_id"]] = vector.openings * fair.invites_per_opening if vector else 0
     per_vacancy = Counter(i.vacancy_id for i in invitations)
     shown = sorted(caps, key=lambda v: -caps[v])[:25]
-    fig, ax = _figure(figsize=(10, max(3, 0.35 * len(shown))))
+    fig, ax = new_figure((10, max(3, 0.35 * len(shown))))
     y = np.arange(len(shown))
     ax.barh(y, [caps[v] for v in shown], color="#d0d7e1", label="tối đa (chỉ tiêu × lời mời/chỉ tiêu)")
     ax.barh(y, [per_vacancy.get(v, 0) for v in shown], color="#2f6db5", label="lời mời đã gửi")
@@ -49,14 +45,14 @@ def charts(fair: JobFair, run: AllocationRun, invitations: list[Invitation], ind
     ax.set_xlabel("số lời mời")
     ax.set_title("Lời mời theo vị trí tuyển dụng")
     ax.legend(loc="lower right", fontsize=8)
-    out["per_vacancy"] = _png(fig)
+    out["per_vacancy"] = to_png(fig)
 
-    fig, ax = _figure(figsize=(6, 3.2))
+    fig, ax = new_figure((6, 3.2))
     ax.hist([i.score for i in invitations] or [0], bins=20, range=(0, 1), color="#2f6db5")
     ax.set_xlabel("điểm phù hợp")
     ax.set_ylabel("số lời mời")
     ax.set_title("Phân bố điểm phù hợp")
-    out["scores"] = _png(fig)
+    out["scores"] = to_png(fig)
 
     km = []
     for i in invitations:
@@ -64,19 +60,19 @@ def charts(fair: JobFair, run: AllocationRun, invitations: list[Invitation], ind
         v = index.vacancies.get(i.vacancy_id)
         if c is not None and v is not None and not np.isnan(c.lat) and not np.isnan(v.lat):
             km.append(float(index.places.km(index.places.of(c.lat, c.lon), index.places.of(v.lat, v.lon))))
-    fig, ax = _figure(figsize=(6, 3.2))
+    fig, ax = new_figure((6, 3.2))
     ax.hist(km or [0], bins=20, color="#3a9a6b")
     ax.set_xlabel("khoảng cách nhà – nơi làm việc (km)")
     ax.set_ylabel("số lời mời")
     ax.set_title("Phân bố khoảng cách")
-    out["distances"] = _png(fig)
+    out["distances"] = to_png(fig)
 
     groups: Counter[str] = Counter()
     for i in invitations:
         c = index.candidates.get(i.candidate_id) if i.candidate_id else None
         for g in (c.priority_groups if c else ()):
             groups[g] += 1
-    fig, ax = _figure(figsize=(6, 3.2))
+    fig, ax = new_figure((6, 3.2))
     names = sorted(groups, key=lambda g: -groups[g])
     total = max(1, len(invitations))
     ax.bar(range(len(names)), [100 * groups[g] / total for g in names], color="#c7773b")
@@ -87,7 +83,7 @@ def charts(fair: JobFair, run: AllocationRun, invitations: list[Invitation], ind
         ax.axhline(100 * target, color="#b03030", linestyle="--", label=f"mục tiêu {target:.0%} ({', '.join(fair.priority_groups)})")
         ax.legend(fontsize=8)
     ax.set_title("Tỷ lệ lời mời cho nhóm ưu tiên")
-    out["priority"] = _png(fig)
+    out["priority"] = to_png(fig)
 
     geo = geography()
     wards: Counter[str] = Counter()
@@ -96,7 +92,7 @@ def charts(fair: JobFair, run: AllocationRun, invitations: list[Invitation], ind
         if c is not None and c.ward:
             wards[c.ward] += 1
     top = wards.most_common(20)
-    fig, ax = _figure(figsize=(8, max(3, 0.3 * len(top))))
+    fig, ax = new_figure((8, max(3, 0.3 * len(top))))
     labels = []
     for code, _n in top:
         try:
@@ -108,7 +104,7 @@ def charts(fair: JobFair, run: AllocationRun, invitations: list[Invitation], ind
     ax.invert_yaxis()
     ax.set_xlabel("số lời mời")
     ax.set_title("Người được mời theo phường, xã nơi ở")
-    out["wards"] = _png(fig)
+    out["wards"] = to_png(fig)
     return out
 
 
@@ -136,20 +132,6 @@ figure{{margin:1.5rem 0}}img{{max-width:100%}}</style></head>
 <table>{rows}</table>{images}</body></html>"""
 
 
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
-
-
 def _short(text: str, width: int) -> str:
     """A label cut to ``width`` characters, with an ellipsis when it was longer."""
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
-def _figure(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """A figure of its own, outside pyplot's registry: reports are drawn in threads, maybe two at
-    once, and pyplot's global state is not thread-safe."""
-    figure = Figure(figsize=figsize)
-    return figure, figure.subplots()
