@@ -28,7 +28,7 @@ from services.matching import events as ev
 from services.matching import readmodels, repository
 from services.matching.allocation import Allocation, Problem, allocate
 from services.matching.models import AllocationRun, Invitation, JobFair
-from services.matching.report import render
+from services.matching.report import RenderedReports, fingerprint, render
 from services.matching.service import MatchingService, TopN
 
 SOURCE = "/joblink/matching"
@@ -77,6 +77,7 @@ class JobFairs:
         self.matching = matching
         self.reports = reports
         self.clock = clock
+        self._rendered = RenderedReports()
 
     # ---- fairs --------------------------------------------------------------------------------
     async def schedule(self, session: AsyncSession, who: Principal, body: Any) -> JobFair:
@@ -317,16 +318,19 @@ class JobFairs:
             raise FairNotFound(run_id)
         return run
 
-    async def report(self, fair_id: str, run_id: str) -> str:
-        """The run's HTML report (the fair's live invitations after it), rendered now."""
+    async def report(self, fair_id: str, run_id: str) -> tuple[str, str]:
+        """The run's HTML report (the fair's live invitations after it) as it is now, and its
+        fingerprint: drawn again only when something it shows has changed."""
         async with self.db.reading() as session:
             fair = await self.fair(session, fair_id)
             run = await self.run_of(session, fair_id, run_id)
             live = await repository.invitations(session, fair_id, not_status="revoked")
-        return await asyncio.to_thread(render, fair, run, live, self.matching.index)
+        index = self.matching.index
+        digest = fingerprint(fair, run, live, index)
+        return await self._rendered.get(digest, lambda: render(fair, run, live, index)), digest
 
     async def write_report(self, fair_id: str, run_id: str) -> Path:
-        page = await self.report(fair_id, run_id)
+        page, _digest = await self.report(fair_id, run_id)
         self.reports.mkdir(parents=True, exist_ok=True)
         path = self.reports / f"jobfair-{fair_id}-{run_id}.html"
         tmp = path.with_suffix(".tmp")

@@ -119,15 +119,22 @@ async def read_run(fair_id: str, run_id: str, request: Request, who: Principal =
 
 @router.get("/job-fairs/{fair_id}/allocations/{run_id}/report", response_class=HTMLResponse,
             summary="The run's report (HTML with charts)",
-            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
-async def read_report(fair_id: str, run_id: str, request: Request, who: Principal = require("jobfairs:admin")) -> HTMLResponse:
+            description="Drawn from the fair's live invitations as they are now. The `ETag` changes when anything "
+                        "the report shows changes; send it back in `If-None-Match` to get a 304 while it has not.",
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+                       304: {"description": "Not modified since the `ETag` sent in `If-None-Match`"}})
+async def read_report(fair_id: str, run_id: str, request: Request, who: Principal = require("jobfairs:admin")) -> Response:
     _ctx_, fairs = _ctx(request)
     try:
-        page = await fairs.report(fair_id, run_id)
+        page, digest = await fairs.report(fair_id, run_id)
     except FairNotFound as exc:
         raise _problem(exc) from None
+    tag = f'"{digest[:32]}"'
+    cache = {"ETag": tag, "Cache-Control": "private, no-cache"}  # kept, but asked again each time: it is live
+    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=cache)
     return HTMLResponse(page, headers={"Content-Disposition": f'inline; filename="jobfair-{fair_id}-{run_id}.html"',
-                                       "Content-Security-Policy": REPORT_CSP})
+                                       "Content-Security-Policy": REPORT_CSP, **cache})
 
 
 @router.get("/job-fairs/{fair_id}/invitations", response_model=InvitationPage, summary="Invitations of a fair")

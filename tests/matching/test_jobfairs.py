@@ -214,6 +214,12 @@ async def test_the_report_and_the_monthly_batch_command(matching: Matching, tmp_
     assert "Báo cáo phân bổ lời mời" in page.text and "Tỷ lệ lời mời cho nhóm ưu tiên" in saved.read_text()
     images = [chunk.split('"')[0] for chunk in page.text.split("data:image/png;base64,")[1:]]
     assert len(images) == 5 and all(base64.b64decode(i).startswith(b"\x89PNG") and len(i) > 2000 for i in images)
+    report = f"/api/v1/job-fairs/{fair['id']}/allocations/{run['id']}/report"
+    tag = page.headers["etag"]
+    again = await matching.http.get(report, headers=admin)
+    assert again.headers["etag"] == tag and again.text == page.text
+    unchanged = await matching.http.get(report, headers={**admin, "If-None-Match": f'"other", {tag}'})
+    assert unchanged.status_code == 304 and unchanged.headers["etag"] == tag and not unchanged.content
 
     # the batch command, as `make jobfair FAIR=…` runs it, against the same database
     env = {**os.environ, "JOBLINK_MATCHING_DATABASE_URL": matching.db.url, "JOBLINK_VAR": str(tmp_path / "cli")}
@@ -233,6 +239,18 @@ async def test_the_report_and_the_monthly_batch_command(matching: Matching, tmp_
         runs = (await session.scalars(select(AllocationRun).where(AllocationRun.fair_id == fair["id"]))).all()
     assert len(runs) == 2 and all(r.status == "completed" for r in runs)
     assert runs[0].input_hash == runs[1].input_hash  # the same input: the same snapshot hash
+
+    invited = {i["candidate_id"] for i in (await matching.http.get(
+        f"/api/v1/job-fairs/{fair['id']}/invitations", headers=admin)).json()["items"]}
+    assert (await matching.http.get(report, headers={**admin, "If-None-Match": tag})).status_code == 304
+    moved = sorted(invited)[0]  # someone invited moves house: the report shows their ward
+    await matching.publish("candidate.updated", moved,
+                           candidate_data(moved, version=2, ward_code="10525", lat=20.941, lon=106.344))
+
+    async def redrawn() -> bool:
+        return (await matching.http.get(report, headers={**admin, "If-None-Match": tag})).status_code == 200
+
+    await matching.until(redrawn, "the report drawn again after a change it shows")
 
 
 async def test_a_run_interrupted_by_a_stop_is_marked_failed_at_the_next_start(matching: Matching) -> None:
