@@ -37,10 +37,6 @@ from kit.settings import RuntimeSettings, ServiceSettings
 
 log = structlog.get_logger("kit.app")
 
-# A self-contained HTML report (charts as data: PNGs, inline style): all it may load.
-REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
-
-
 @dataclass
 class ServiceContext:
     """What a running service holds; routes and consumers reach it through ``app.state.ctx``."""

@@ -10,7 +10,8 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from kit.app import REPORT_CSP, ServiceContext
+from kit import reports
+from kit.app import ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
 from services.insights.forecasting import add_months
@@ -135,16 +136,15 @@ async def forecast(
 
 
 @router.get("/report", response_class=HTMLResponse, summary="The labour-market report (HTML with charts)",
-            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
+            description=reports.ETAG_NOTE, responses=reports.RESPONSES)
 async def report(
     request: Request,
     at: date | None = Query(None, description="as things stood at the end of this day (Vietnam time); default today"),
     who: Principal = require("stats:read"),
-) -> HTMLResponse:
+) -> Response:
     ctx, insights = _ctx(request)
     day = _day(at)
     async with ctx.db.reading() as session:
-        page = await insights.report(session, day)
-    return HTMLResponse(page, headers={"content-security-policy": REPORT_CSP,
-                                       "content-disposition": f'inline; filename="thi-truong-lao-dong-{day}.html"'})
+        page, digest = await insights.report(session, day)
+    return reports.report_response(request, page, digest, f"thi-truong-lao-dong-{day}.html")
 

@@ -4,7 +4,6 @@ answered from what was known to hold then."""
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.bus import Bus
 from kit.db import Database, write_staged
 from kit.events import Envelope, EventData, EventRegistry
+from kit.reports import DrawnReports, fingerprint
 from reference.geography import UnknownArea, geography
 from services.insights import events as ev
 from services.insights import repository
@@ -88,6 +88,7 @@ class Row:
 class Insights:
     def __init__(self, vocational_target: float = 0.40) -> None:
         self.vocational_target = vocational_target
+        self._drawn = DrawnReports()
 
     # ---- events in ------------------------------------------------------------------------
     async def apply(self, session: AsyncSession, envelope: Envelope, payload: EventData) -> None:
@@ -243,15 +244,17 @@ class Insights:
         first, history = await self.monthly(session, series, filters, until)
         return first, history, forecast(history, first, horizon) if history else None
 
-    async def report(self, session: AsyncSession, day: date) -> str:
-        """The HTML report as things stood at the end of ``day``."""
+    async def report(self, session: AsyncSession, day: date) -> tuple[str, str]:
+        """The HTML report as things stood at the end of ``day``, and its fingerprint: drawn again
+        only when a figure it shows has changed."""
         indicators = await self.indicators(session, day)
         rows = await self.supply_demand(session, day, ["occupation2", "district"], {})
         series = (("demand", "Chỗ làm việc mới"), ("supply", "Người tìm việc mới"))
         histories = [(label, *await self.monthly(session, name, {}, day)) for name, label in series]
-        # The forecasts and the charts are seconds of CPU (scikit-learn, matplotlib): in a thread,
-        # so that the service goes on answering and consuming events meanwhile.
-        return await asyncio.to_thread(_report_page, day, indicators, rows, histories)
+        digest = fingerprint(day, indicators, rows, histories)
+        # The forecasts and the charts are seconds of CPU (scikit-learn, matplotlib): drawn in a
+        # thread, so that the service goes on answering and consuming events meanwhile.
+        return await self._drawn.get(digest, lambda: _report_page(day, indicators, rows, histories)), digest
 
     async def indicators(self, session: AsyncSession, day: date) -> dict[str, Any]:
         """The plan's indicators as they stood at the end of ``day``."""

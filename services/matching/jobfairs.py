@@ -24,11 +24,12 @@ from kit.db import Database
 from kit.ids import new_id, new_ids
 from kit.memory import paused_gc
 from kit.outbox import Outbox
+from kit.reports import DrawnReports
 from services.matching import events as ev
 from services.matching import readmodels, repository
 from services.matching.allocation import Allocation, Problem, allocate
 from services.matching.models import AllocationRun, Invitation, JobFair
-from services.matching.report import RenderedReports, fingerprint, render
+from services.matching.report import fingerprint, render
 from services.matching.service import MatchingService, TopN
 
 SOURCE = "/joblink/matching"
@@ -77,7 +78,7 @@ class JobFairs:
         self.matching = matching
         self.reports = reports
         self.clock = clock
-        self._rendered = RenderedReports()
+        self._drawn = DrawnReports()
 
     # ---- fairs --------------------------------------------------------------------------------
     async def schedule(self, session: AsyncSession, who: Principal, body: Any) -> JobFair:
@@ -327,7 +328,7 @@ class JobFairs:
             live = await repository.invitations(session, fair_id, not_status="revoked")
         index = self.matching.index
         digest = fingerprint(fair, run, live, index)
-        return await self._rendered.get(digest, lambda: render(fair, run, live, index)), digest
+        return await self._drawn.get(digest, lambda: render(fair, run, live, index)), digest
 
     async def write_report(self, fair_id: str, run_id: str) -> Path:
         page, _digest = await self.report(fair_id, run_id)

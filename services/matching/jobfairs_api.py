@@ -7,7 +7,8 @@ import asyncio
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from kit.app import REPORT_CSP, ServiceContext
+from kit import reports
+from kit.app import ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
 from services.matching.jobfairs import FairNotFound, InvalidFair, InvalidTransition, InvitationNotFound, JobFairs
@@ -119,22 +120,15 @@ async def read_run(fair_id: str, run_id: str, request: Request, who: Principal =
 
 @router.get("/job-fairs/{fair_id}/allocations/{run_id}/report", response_class=HTMLResponse,
             summary="The run's report (HTML with charts)",
-            description="Drawn from the fair's live invitations as they are now. The `ETag` changes when anything "
-                        "the report shows changes; send it back in `If-None-Match` to get a 304 while it has not.",
-            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
-                       304: {"description": "Not modified since the `ETag` sent in `If-None-Match`"}})
+            description=f"Drawn from the fair's live invitations as they are now. {reports.ETAG_NOTE}",
+            responses=reports.RESPONSES)
 async def read_report(fair_id: str, run_id: str, request: Request, who: Principal = require("jobfairs:admin")) -> Response:
     _ctx_, fairs = _ctx(request)
     try:
         page, digest = await fairs.report(fair_id, run_id)
     except FairNotFound as exc:
         raise _problem(exc) from None
-    tag = f'"{digest[:32]}"'
-    cache = {"ETag": tag, "Cache-Control": "private, no-cache"}  # kept, but asked again each time: it is live
-    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=cache)
-    return HTMLResponse(page, headers={"Content-Disposition": f'inline; filename="jobfair-{fair_id}-{run_id}.html"',
-                                       "Content-Security-Policy": REPORT_CSP, **cache})
+    return reports.report_response(request, page, digest, f"jobfair-{fair_id}-{run_id}.html")
 
 
 @router.get("/job-fairs/{fair_id}/invitations", response_model=InvitationPage, summary="Invitations of a fair")

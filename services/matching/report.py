@@ -4,18 +4,14 @@ priority-group shares, coverage by ward."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hashlib
 import html
-from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections import Counter
 from typing import Any
-
-import orjson
 
 import numpy as np
 
+from kit import reports
 from kit.charts import new_figure, to_png
 from reference.geography import geography
 from services.matching.index import MatchIndex
@@ -144,37 +140,10 @@ def fingerprint(fair: JobFair, run: AllocationRun, invitations: list[Invitation]
     invited = sorted((i.id, i.vacancy_id, i.candidate_id, i.score) for i in invitations)
     versions = [getattr(index.vacancies.get(v["vacancy_id"]), "version", None) for v in fair.vacancies]
     versions += [getattr(index.candidates.get(c), "version", None) if c else None for _i, _v, c, _s in invited]
-    facts = [fair.id, fair.name, fair.fair_date, fair.venue_ward_code, fair.venue_detail, fair.vacancies,
-             fair.invites_per_opening, fair.priority_min_share, fair.priority_groups,
-             run.id, run.status, run.objective, run.totals, run.input_hash, run.message, invited, versions]
-    return hashlib.sha256(orjson.dumps(facts, default=str)).hexdigest()
-
-
-class RenderedReports:
-    """The last few reports drawn, by fingerprint: a report asked for again, unchanged, is not drawn
-    again (drawing takes seconds of matplotlib), and one asked for by several callers at once is
-    drawn once, in a thread."""
-
-    def __init__(self, size: int = 8) -> None:
-        self.size = size
-        self._pages: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
-
-    async def get(self, fingerprint: str, draw: Callable[[], str]) -> str:
-        page = self._pages.get(fingerprint)
-        if page is None:
-            page = self._pages[fingerprint] = asyncio.ensure_future(asyncio.to_thread(draw))
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
-        else:
-            self._pages.move_to_end(fingerprint)
-        try:
-            return await asyncio.shield(page)  # a caller that goes away does not cancel the others' page
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            if self._pages.get(fingerprint) is page:  # drawn again next time, not a cached failure
-                del self._pages[fingerprint]
-            raise
+    return reports.fingerprint(fair.id, fair.name, fair.fair_date, fair.venue_ward_code, fair.venue_detail,
+                               fair.vacancies, fair.invites_per_opening, fair.priority_min_share, fair.priority_groups,
+                               run.id, run.status, run.objective, run.totals, run.input_hash, run.message,
+                               invited, versions)
 
 
 def _short(text: str, width: int) -> str:

@@ -229,6 +229,19 @@ async def test_the_report_renders_its_charts_in_vietnamese(insights: Insights) -
         png = base64.b64decode(image)
         assert png.startswith(b"\x89PNG") and len(png) > 5000
 
+    # asked again, unchanged: the same page (not drawn again), or a 304 for the ETag it came with
+    tag = response.headers["etag"]
+    params = {"at": DAY.isoformat()}
+    again = await insights.http.get("/api/v1/stats/report", headers=a, params=params)
+    assert again.text == page and again.headers["etag"] == tag
+    held = await insights.http.get("/api/v1/stats/report", headers={**a, "If-None-Match": tag}, params=params)
+    assert held.status_code == 304 and not held.content
+    await insights.publish("invitation.issued", "i2", {"invitation_id": "i2", "job_fair_id": "f1",
+                           "candidate_id": people[1]["candidate_id"], "vacancy_id": "v"}, at(DAY))
+    await insights.settled()  # one more invitation: the funnel changed, so does the page
+    changed = await insights.http.get("/api/v1/stats/report", headers={**a, "If-None-Match": tag}, params=params)
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+
 
 async def test_the_report_of_an_empty_day(insights: Insights) -> None:
     import warnings

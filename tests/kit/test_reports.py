@@ -1,4 +1,4 @@
-"""The job-fair report's cache: drawn once per fingerprint, shared by callers at once, never a
+"""The reports' cache: drawn once per fingerprint, shared by callers at once, never a
 cached failure, the least recently asked for dropped first."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from services.matching.report import RenderedReports
+from kit.reports import DrawnReports
 
 
 class Drawer:
@@ -25,7 +25,7 @@ class Drawer:
 
 
 async def test_callers_at_once_share_one_drawing_and_later_ones_get_it_without_drawing() -> None:
-    reports, drawer = RenderedReports(), Drawer()
+    reports, drawer = DrawnReports(), Drawer()
     waiting = [asyncio.create_task(reports.get("f1", lambda: drawer.draw("<p>1</p>"))) for _ in range(3)]
     await asyncio.sleep(0.05)
     drawer.gate.set()
@@ -35,7 +35,7 @@ async def test_callers_at_once_share_one_drawing_and_later_ones_get_it_without_d
 
 
 async def test_a_caller_that_goes_away_does_not_cancel_the_others() -> None:
-    reports, drawer = RenderedReports(), Drawer()
+    reports, drawer = DrawnReports(), Drawer()
     first = asyncio.create_task(reports.get("f1", lambda: drawer.draw("<p>1</p>")))
     second = asyncio.create_task(reports.get("f1", lambda: drawer.draw("never")))
     await asyncio.sleep(0.05)
@@ -47,7 +47,7 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_others() -> None:
 
 
 async def test_a_failed_drawing_is_not_kept() -> None:
-    reports, drawer = RenderedReports(), Drawer()
+    reports, drawer = DrawnReports(), Drawer()
     drawer.gate.set()
     with pytest.raises(RuntimeError):
         await reports.get("f1", lambda: drawer.draw("x", fail=True))
@@ -56,7 +56,7 @@ async def test_a_failed_drawing_is_not_kept() -> None:
 
 
 async def test_the_least_recently_asked_for_is_dropped_first() -> None:
-    reports, drawer = RenderedReports(size=2), Drawer()
+    reports, drawer = DrawnReports(size=2), Drawer()
     drawer.gate.set()
     for name in ("a", "b", "a", "c"):  # "a" asked for again: "b" is the oldest when "c" comes
         await reports.get(name, lambda name=name: drawer.draw(name))
