@@ -168,31 +168,32 @@ class JobFairs:
             async with self.db.transaction() as session:
                 changes = await self._publish(session, fair, run_id, result, pairs_by_key, features)
                 run = await session.get(AllocationRun, run_id)
-                run.progress = "writing the report"
+                # completed with its invitations: the report, drawn next, shows the run as it is
+                run.status, run.progress, run.finished_at = "completed", "writing the report", self.clock()
                 run.input_hash, run.objective, run.message = problem.digest(), round(result.objective, 6), result.message
                 run.totals = {**result.totals, **changes, "invitations": len(result.chosen),
                               "priority_share": round(result.priority_share, 4),
                               "priority_share_target": fair.priority_min_share,
                               "priority_share_met": result.share_target_met}
-            progress("writing the report")
-            try:
-                path = await self.write_report(fair.id, run_id)
-            except Exception:  # the invitations are out; a missing report must not hide that
-                log.exception("report_failed", run_id=run_id)
-                path = None
-            async with self.db.transaction() as session:
-                run = await session.get(AllocationRun, run_id)
-                run.status, run.progress, run.finished_at = "completed", "done", self.clock()
-                if path is None:
-                    run.message = f"{run.message}; the report could not be written (see the logs)"
-            progress(f"done: {path}")
-            return run
         except Exception as exc:
             log.exception("allocation_failed", run_id=run_id)
             async with self.db.transaction() as session:
                 run = await session.get(AllocationRun, run_id)
                 run.status, run.message, run.finished_at = "failed", f"{type(exc).__name__}: {exc}", self.clock()
             raise
+        progress("writing the report")
+        try:
+            path = await self.write_report(fair.id, run_id)
+        except Exception:  # the invitations are out; a missing report must not hide that
+            log.exception("report_failed", run_id=run_id)
+            path = None
+        async with self.db.transaction() as session:
+            run = await session.get(AllocationRun, run_id)
+            run.progress = "done"
+            if path is None:
+                run.message = f"{run.message}; the report could not be written (see the logs)"
+        progress(f"done: {path}")
+        return run
 
     def problem(self, fair: JobFair) -> tuple[Problem, _Explained]:
         """The allocation input from the index: each open vacancy's exact ranked candidates, from

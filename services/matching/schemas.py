@@ -152,8 +152,10 @@ class JobFairPage(BaseModel):
 class RunOut(BaseModel):
     id: str
     fair_id: str
-    status: Literal["running", "completed", "failed"]
-    progress: str
+    status: Literal["running", "completed", "failed"] = Field(
+        description="completed: its invitations are published, all at once; failed: nothing was published")
+    progress: str = Field(description="the step it is at; `done` once its report is also written, which follows "
+                                      "completion (the report can be asked for meanwhile: it is then drawn once)")
     parameters: dict[str, Any]
     input_hash: str | None
     objective: float | None

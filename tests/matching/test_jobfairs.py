@@ -207,11 +207,20 @@ async def test_the_report_and_the_monthly_batch_command(matching: Matching, tmp_
         vacancies=[{"vacancy_id": "v-1"}, {"vacancy_id": "v-2"}], priority_min_share=0.3))).json()
     assert {v["slot_id"] for v in fair["vacancies"]} == {"s1", "s2"}  # spread over the slots by load
     run = await run_allocation(matching, fair["id"], admin)
+    # completed means published; the report is asked for while it may still be being drawn
+    page = await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/allocations/{run['id']}/report", headers=admin)
+
+    async def written() -> bool:
+        state = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/allocations/{run['id']}", headers=admin))
+        return state.json()["progress"] == "done"
+
+    await matching.until(written, "the run's report written")
     saved = Path(matching.ctx.runtime.var_dir) / "reports" / f"jobfair-{fair['id']}-{run['id']}.html"
     assert saved.exists()
-    page = await matching.http.get(f"/api/v1/job-fairs/{fair['id']}/allocations/{run['id']}/report", headers=admin)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "Báo cáo phân bổ lời mời" in page.text and "Tỷ lệ lời mời cho nhóm ưu tiên" in saved.read_text()
+    # the page written at the end of the run shows it completed, and is the one served: not drawn again
+    assert "<th>Trạng thái</th><td>completed</td>" in page.text and page.text == saved.read_text(encoding="utf-8")
     images = [chunk.split('"')[0] for chunk in page.text.split("data:image/png;base64,")[1:]]
     assert len(images) == 5 and all(base64.b64decode(i).startswith(b"\x89PNG") and len(i) > 2000 for i in images)
     report = f"/api/v1/job-fairs/{fair['id']}/allocations/{run['id']}/report"
