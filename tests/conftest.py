@@ -22,6 +22,9 @@ from kit.bus.local import LocalBus
 REQUIRE_INFRA = os.environ.get("JOBLINK_TEST_REQUIRE_INFRA") == "1"
 PG_URL = os.environ.get("DATABASE_URL", "")
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP", "")
+# Matching services started by tests do not compile the batch kernel in a child at start: dozens
+# of starts would each spawn one (tests/matching/test_warm_up.py covers it).
+os.environ.setdefault("JOBLINK_MATCHING_WARM_UP_KERNEL", "false")
 
 
 def _need(value: str, what: str) -> str:

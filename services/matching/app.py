@@ -1,7 +1,12 @@
 """The matching service application."""
 
+import asyncio
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import structlog
 
 from fastapi import FastAPI
 
@@ -20,6 +25,8 @@ from services.matching.scoring import feature_space
 from services.matching.service import MatchingService
 from services.matching.settings import MatchingSettings
 
+log = structlog.get_logger("matching")
+
 
 def start(ctx: ServiceContext) -> None:
     settings: MatchingSettings = ctx.settings  # type: ignore[assignment]
@@ -37,6 +44,34 @@ async def ready(ctx: ServiceContext) -> None:
         service.index.weights, ctx.extras["model_evaluation"] = adopted
     await service.load(ctx.db)
     await ctx.extras["jobfairs"].abandon_interrupted_runs()
+    if ctx.settings.warm_up_kernel:  # type: ignore[attr-defined]
+        ctx.extras["warm_up"] = asyncio.create_task(warm_up_kernel())
+
+
+async def warm_up_kernel() -> None:
+    """The batch kernel compiled into numba's disk cache by a child process, beside this one
+    (compiling holds the GIL for seconds: here it would slow every request); this process then
+    loads it from the cache on the first fair."""
+    started = time.perf_counter()
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.matching.cli", "warm-up",
+                                                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        _out, err = await child.communicate()
+    except asyncio.CancelledError:
+        child.kill()
+        await child.wait()
+        raise
+    if child.returncode == 0:
+        log.info("kernel_warmed_up", seconds=round(time.perf_counter() - started, 1))
+    else:  # the first fair compiles it instead
+        log.warning("kernel_warm_up_failed", code=child.returncode, error=err.decode(errors="replace")[-2000:])
+
+
+async def stop(ctx: ServiceContext) -> None:
+    warming: asyncio.Task[None] | None = ctx.extras.get("warm_up")
+    if warming is not None and not warming.done():
+        warming.cancel()
+        await asyncio.gather(warming, return_exceptions=True)
 
 
 def periodic(ctx: ServiceContext) -> list[PeriodicTask]:
@@ -68,6 +103,7 @@ SPEC = ServiceSpec(
     consumers=consumers,
     on_start=start,
     on_ready=ready,
+    on_stop=stop,
     periodic=periodic,
 )
 

@@ -51,3 +51,6 @@ class MatchingSettings(ServiceSettings):
     index_sync_interval_s: float = Field(
         0.5, gt=0, description="without consumers in this process: how often the index reads changed rows")
     index_compact_at: int = Field(1000, ge=10, description="recent changes held aside before the index is recompiled")
+    warm_up_kernel: bool = Field(
+        True, description="at start, compile the job fairs' batch ranking kernel into numba's disk cache in a child "
+                          "process (`services.matching.cli warm-up`), so that the first fair does not wait ~15 s for it")
