@@ -30,6 +30,7 @@ import numpy as np
 from scipy import sparse
 from sparse_dot_topn import sp_matmul_topn
 
+from bench.broker import drop_namespace, new_namespace
 from kit.auth import IDENTITY_HEADER, IdentityCodec, Principal
 from kit.db import Database, insert_rows
 from kit.migrations import upgrade
@@ -286,10 +287,12 @@ def freshness(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-freshness-"))
     key = os.urandom(32).hex()
     codec = IdentityCodec(key.encode())
+    bootstrap, namespace = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"), new_namespace()
     procs: list[ServiceProcess] = []
     try:
         env = {"JOBLINK_INTERNAL_TOKEN_KEY": key, "JOBLINK_BUS": "kafka", "JOBLINK_VAR": str(work),
-               "JOBLINK_KAFKA_BOOTSTRAP": os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")}
+               "JOBLINK_KAFKA_BOOTSTRAP": bootstrap, "JOBLINK_KAFKA_NAMESPACE": namespace,
+               "JOBLINK_MATCHING_WARM_UP_KERNEL": "false"}  # no compiler beside what is measured
         for i, (name, spec) in enumerate((("vacancies", VACANCIES_SPEC), ("matching", SPEC))):
             url = asyncio.run(databases.create(f"bench_fresh_{name}"))
             upgrade(spec.migrations_dir, url)
@@ -325,6 +328,7 @@ def freshness(args: argparse.Namespace) -> None:
         for proc in procs:
             proc.stop()
         asyncio.run(databases.drop_all())
+        asyncio.run(drop_namespace(bootstrap, namespace))
 
 
 def main() -> None:

@@ -25,12 +25,13 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from bench.broker import drop_namespace, new_namespace
 from kit.bus import Bus, Message
 from kit.bus.kafka import KafkaBus
 from kit.bus.local import LocalBus
@@ -39,7 +40,6 @@ from kit.settings import RuntimeSettings
 from services.candidates.events import ContactChanged, registry as candidate_events
 from services.matching.events import InvitationIssued, Slot, registry as matching_events
 from services.notifications.app import SPEC, create_app
-from services.notifications.consumers import GROUPS
 from services.notifications.channels import EmailChannel, Outgoing, SmsChannel, SmtpConfig
 from services.notifications.messages import Templates
 from services.notifications.models import Contact, Invitation
@@ -47,6 +47,7 @@ from services.notifications.settings import NotificationsSettings
 from tests.conftest import PostgresDatabases
 
 FAIR_DAY = date(2026, 12, 10)
+NAMESPACE = new_namespace()  # the run's own topics and groups on the broker (bench/broker.py)
 
 
 # ---- the receivers (child process) -------------------------------------------------------------
@@ -135,31 +136,6 @@ async def wait_for(label: str, count, target: int, timeout: float) -> None:  # n
         await asyncio.sleep(0.05)
 
 
-async def skip_history(bootstrap: str) -> None:
-    """Move the service's consumer groups to the end of their topics: the run measures its own
-    invitations, not whatever earlier runs and tests left on a long-lived local broker."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([t for topics in GROUPS.values() for t in topics])
-    finally:
-        await admin.close()
-    partitions = {d["topic"]: [p["partition"] for p in d["partitions"]] for d in described}
-    for group, topics in GROUPS.items():
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            assigned = [TopicPartition(t, p) for t in topics for p in partitions.get(t, [])]
-            ends = await consumer.end_offsets(assigned)
-            consumer.assign(assigned)
-            await consumer.commit(ends)
-        finally:
-            await consumer.stop()
-
-
 async def through_the_service(n: int, url: str, bus_factory, smtp_port: int, http_port: int, var: str) -> dict:  # noqa: ANN001
     settings = NotificationsSettings(
         database_url=url, smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_connections=8,
@@ -169,11 +145,9 @@ async def through_the_service(n: int, url: str, bus_factory, smtp_port: int, htt
     )
     kafka = os.environ.get("KAFKA_BOOTSTRAP") if os.environ.get("DATABASE_URL") else None
     runtime = RuntimeSettings(var_dir=var, internal_token_key=SecretStr("k" * 40), bus="kafka" if kafka else "memory",
-                              kafka_bootstrap=kafka or "127.0.0.1:9092")
+                              kafka_bootstrap=kafka or "127.0.0.1:9092", kafka_namespace=NAMESPACE)
     producer = bus_factory("bench-producer")
     await producer.start()
-    if kafka:
-        await skip_history(kafka)
     # on Kafka the service makes and owns its bus, as in production; in-process, both share one
     app = create_app(settings, runtime, None if kafka else producer)
     run = f"run{int(time.time())}"
@@ -264,7 +238,7 @@ async def main() -> None:
                 runtime_name = "PostgreSQL + Kafka"
 
                 def bus_factory(client_id: str) -> Bus:
-                    return KafkaBus(bootstrap, client_id, partitions=3)
+                    return KafkaBus(bootstrap, client_id, partitions=3, namespace=NAMESPACE)
             else:
                 url = f"sqlite+aiosqlite:///{Path(var) / 'notifications.db'}"
                 shared = LocalBus(str(Path(var) / "bus.db"))
@@ -281,6 +255,7 @@ async def main() -> None:
         receivers.wait(timeout=10)
         if databases:
             await databases.drop_all()
+            await drop_namespace(os.environ["KAFKA_BOOTSTRAP"], NAMESPACE)
     assert counts["sms"] == (n + 1) // 2 and counts["email"] == n // 2, counts
     print(f"\n{n:,} invitations (half SMS, half e-mail) on {runtime_name}, {os.cpu_count()} cores\n")
     print("| path | deliveries/s | seconds | p50 issued→delivered | p95 | max |")

@@ -30,7 +30,7 @@ def main() -> None:
     gen = PopulationGenerator(1, date(2026, 12, 1))
     started = time.perf_counter()
     people = [gen.candidate(i) for i in range(20_000)]
-    print(f"\n| measure | count | throughput |\n| --- | ---: | ---: |")
+    print("\n| measure | count | throughput |\n| --- | ---: | ---: |")
     print(f"| generate candidates | 20,000 | {rate(20_000, time.perf_counter() - started)} |")
 
     texts = [s for p in people for s in str(p["skills"]).split(";") if s and not s.startswith("SK")]

@@ -94,9 +94,8 @@ def database_url(spec: ServiceSpec, settings: ServiceSettings, runtime: RuntimeS
 
 def make_bus(runtime: RuntimeSettings, client_id: str) -> Bus:
     if runtime.bus == "kafka":
-        return KafkaBus(
-            runtime.kafka_bootstrap, client_id, runtime.kafka_partitions, runtime.kafka_session_timeout_ms
-        )
+        return KafkaBus(runtime.kafka_bootstrap, client_id, runtime.kafka_partitions,
+                        runtime.kafka_session_timeout_ms, runtime.kafka_namespace)
     return LocalBus(str(Path(runtime.var_dir).resolve() / "bus.db"))
 
 

@@ -17,6 +17,11 @@ class RuntimeSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(
         10000, ge=1000, description="how soon a dead consumer's partitions move to another member"
     )
+    kafka_namespace: str = Field(
+        "", pattern=r"^[A-Za-z0-9._-]{0,100}$",
+        description="put before every topic and consumer group name on the broker, so that several "
+                    "deployments (or a benchmark beside a running stack) can share one cluster",
+    )
     var_dir: str = Field("var", validation_alias="JOBLINK_VAR", description="local state directory")
     internal_token_key: SecretStr | None = Field(
         None,

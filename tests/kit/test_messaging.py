@@ -249,3 +249,48 @@ async def test_events_streamed_into_the_outbox_commit_all_or_nothing(backend: Ba
         assert last - first == 19_999  # in the generator's order
     finally:
         await db.dispose()
+
+
+async def test_kafka_namespaces_keep_two_deployments_on_one_broker_apart(kafka_bootstrap: str) -> None:
+    """With a namespace every topic and group on the broker starts with it, and the code still
+    sees its own names: two deployments (or a benchmark beside a running stack) that use the same
+    topics and groups never meet, dead letters included."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from kit.bus import RetryPolicy
+
+    topic, tag = unique_topic(), unique_topic()
+    seen: dict[str, list[Message]] = {"a": [], "b": []}
+    buses = {name: KafkaBus(kafka_bootstrap, f"test-ns-{name}", partitions=1, namespace=f"{tag}-{name}.")
+             for name in ("a", "b")}
+    for name, bus in buses.items():
+        async def keep(message: Message, name: str = name) -> None:
+            if message.key == "poison":
+                raise ValueError("cannot apply")
+            seen[name].append(message)
+
+        await bus.subscribe("same-group", [topic], keep, RetryPolicy(max_attempts=1, backoff_s=0.01))
+        await bus.start()
+    try:
+        await buses["a"].publish([Message(topic=topic, key="k", value=b"for a"),
+                                  Message(topic=topic, key="poison", value=b"bad")])
+        await buses["b"].publish([Message(topic=topic, key="k", value=b"for b")])
+
+        async def both() -> bool:
+            return len(seen["a"]) == 1 and len(seen["b"]) == 1
+
+        await wait_for(both, timeout=60, what="each deployment's own event")
+        assert [(m.topic, m.value) for m in seen["a"]] == [(topic, b"for a")]
+        assert [(m.topic, m.value) for m in seen["b"]] == [(topic, b"for b")]
+        dead = [m async for batch in buses["a"].replay([f"{topic}.dlq"]) for m in batch]
+        assert [(m.topic, m.key) for m in dead] == [(f"{topic}.dlq", "poison")]
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            on_broker = {t for t in await admin.list_topics() if topic in t}
+        finally:
+            await admin.close()
+        assert on_broker == {f"{tag}-{n}.{topic}{dlq}" for n in ("a", "b") for dlq in ("", ".dlq")}
+    finally:
+        for bus in buses.values():
+            await bus.stop()

@@ -1,5 +1,6 @@
 """Kafka backend of the bus (aiokafka): idempotent producer with acks=all, consumer groups with
-manual offset commits after the handler, per-partition order, DLQ topics."""
+manual offset commits after the handler, per-partition order, DLQ topics. With a namespace, every
+topic and group name on the broker starts with it; the rest of the code never sees it."""
 
 from __future__ import annotations
 
@@ -71,9 +72,10 @@ def contract_topics() -> list[str]:
 
 class KafkaBus(Bus):
     def __init__(
-        self, bootstrap: str, client_id: str, partitions: int = 3, session_timeout_ms: int = 10000
+        self, bootstrap: str, client_id: str, partitions: int = 3, session_timeout_ms: int = 10000, namespace: str = ""
     ) -> None:
         super().__init__()
+        self.namespace = namespace
         self.session_timeout_ms = session_timeout_ms
         self.bootstrap = bootstrap
         self.client_id = client_id
@@ -87,7 +89,7 @@ class KafkaBus(Bus):
     async def ensure_topics(self, topics: Iterable[str]) -> None:
         """Create missing topics and their DLQs (idempotent). A consumer subscribed to an absent
         topic would not see it appear for minutes, so topics exist before anyone uses them."""
-        wanted = {t for topic in topics for t in (topic, dlq_topic(topic)) if not t.endswith(".dlq.dlq")}
+        wanted = {self.namespace + t for topic in topics for t in (topic, dlq_topic(topic)) if not t.endswith(".dlq.dlq")}
         if wanted <= self._known_topics:
             return
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id)
@@ -124,10 +126,10 @@ class KafkaBus(Bus):
     async def _run(self, subscription: Subscription) -> None:
         await self.ensure_topics(subscription.topics)
         consumer = AIOKafkaConsumer(
-            *subscription.topics,
+            *(self.namespace + t for t in subscription.topics),
             bootstrap_servers=self.bootstrap,
             client_id=f"{self.client_id}.{subscription.group}",
-            group_id=subscription.group,
+            group_id=self.namespace + subscription.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=500,
@@ -165,7 +167,7 @@ class KafkaBus(Bus):
         runs: dict[tuple[str, int], list[Message]] = defaultdict(list)
         for topic in {m.topic for m in messages}:
             mine = [m for m in messages if m.topic == topic]
-            known = await self._producer.partitions_for(topic)  # waits for the topic's metadata
+            known = await self._producer.partitions_for(self.namespace + topic)  # waits for the topic's metadata
             partitions = partitions_for_keys([m.key.encode() for m in mine], known)
             for message, partition in zip(mine, partitions, strict=True):
                 runs[(topic, partition)].append(message)
@@ -180,12 +182,12 @@ class KafkaBus(Bus):
         for m in messages:
             # append refuses a message only when the batch is full (it always takes the first)
             if batch.append(key=m.key.encode(), value=m.value, timestamp=None, headers=list(m.headers)) is None:
-                futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+                futures.append(await self._producer.send_batch(batch, self.namespace + topic, partition=partition))
                 batch = self._producer.create_batch()
                 batch.append(key=m.key.encode(), value=m.value, timestamp=None, headers=list(m.headers))
         if batch.record_count():
             batch.close()  # complete: sent now, not after the linger
-            futures.append(await self._producer.send_batch(batch, topic, partition=partition))
+            futures.append(await self._producer.send_batch(batch, self.namespace + topic, partition=partition))
         return futures
 
     async def ping(self) -> None:
@@ -199,7 +201,8 @@ class KafkaBus(Bus):
         await self.ensure_topics(topics)
         # The producer's metadata names the partitions (a consumer without a subscription keeps
         # none: its partitions_for_topic answers None even after topics()).
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(await self._producer.partitions_for(t))]
+        wire = [self.namespace + t for t in topics]
+        partitions = [TopicPartition(t, p) for t in wire for p in sorted(await self._producer.partitions_for(t))]
         # auto_offset_reset="earliest" as well as the seek: the reset that assign() starts by itself
         # may finish after seek_to_beginning and would otherwise move the position to the end.
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}.replay",
@@ -214,7 +217,7 @@ class KafkaBus(Bus):
             while pending:
                 fetched = await consumer.getmany(*pending, timeout_ms=1000, max_records=batch)
                 for tp, records in fetched.items():
-                    messages = [_message(r) for r in records if r.offset < ends[tp]]
+                    messages = [self._message(r) for r in records if r.offset < ends[tp]]
                     if messages:
                         yield messages
                 for tp in list(pending):
@@ -250,7 +253,7 @@ class KafkaBus(Bus):
         try:
             for start in range(0, len(records), BATCH):
                 chunk = records[start : start + BATCH]
-                await deliver_all([_message(r) for r in chunk], subscription, self.publish)
+                await deliver_all([self._message(r) for r in chunk], subscription, self.publish)
                 done = chunk[-1].offset
         finally:
             if done is not None:
@@ -271,13 +274,12 @@ class KafkaBus(Bus):
             # and the inbox discards what was already applied.
             log.warning("offset_commit_failed", topic=tp.topic, partition=tp.partition, error=type(exc).__name__)
 
-
-def _message(record: ConsumerRecord) -> Message:
-    return Message(
-        topic=record.topic,
-        key=(record.key or b"").decode(),
-        value=record.value or b"",
-        headers=tuple(record.headers or ()),
-        partition=record.partition,
-        offset=record.offset,
-    )
+    def _message(self, record: ConsumerRecord) -> Message:
+        return Message(
+            topic=record.topic[len(self.namespace):],
+            key=(record.key or b"").decode(),
+            value=record.value or b"",
+            headers=tuple(record.headers or ()),
+            partition=record.partition,
+            offset=record.offset,
+        )
