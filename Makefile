@@ -38,6 +38,7 @@ test: venv
 bench: venv
 	$(PY) -m bench.reference
 	deploy/local/with-infra.sh $(PY) -m bench.messaging
+	deploy/local/with-infra.sh $(PY) -m bench.units
 	deploy/local/with-infra.sh $(PY) -m bench.candidates_import --rows 5000
 	$(PY) -m bench.matching city
 	deploy/local/with-infra.sh $(PY) -m bench.matching online

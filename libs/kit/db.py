@@ -4,6 +4,7 @@ request or event, the same models on PostgreSQL (asyncpg) and SQLite (aiosqlite)
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -82,6 +83,9 @@ def sqlite_url(var_dir: str, service: str) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+CHECK_AFTER_REST_S = 5.0  # a pooled connection idle longer is checked before it is used
+
+
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """Engine for a service database; SQLite gets WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
@@ -107,9 +111,28 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 
         return engine
     # hide_parameters keeps personal data out of error messages, hence out of logs and DLQ headers.
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
-    )
+    # A connection rests in autocommit, so a read needs no BEGIN and COMMIT of its own; units of
+    # work that write ask for READ COMMITTED (``Database``).
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True,
+                                 isolation_level="AUTOCOMMIT")
+
+    # A connection is checked before use only when it rested long enough to have been cut (the
+    # server restarted, a proxy timed out): a check on every use would be a round trip more per
+    # unit of work. One found dead is replaced at once; a busy connection cut under load fails
+    # its unit of work (503, kit.problems) and the pool then replaces every connection as old.
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _rested(_dbapi_connection, record) -> None:  # noqa: ANN001
+        record.info["rested_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+        if time.monotonic() - record.info.get("rested_at", time.monotonic()) > CHECK_AFTER_REST_S:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the connection is gone
+                raise sqlalchemy.exc.DisconnectionError("a pooled connection was cut") from exc
+
+    return engine
 
 
 AFTER_COMMIT = "joblink.after_commit"
@@ -148,12 +171,20 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size)
+        self._pool = create_engine(url, pool_size)
+        postgres = self._pool.dialect.name == "postgresql"
+        # ``engine``, and every unit of work that writes, in READ COMMITTED transactions, whatever
+        # isolation the pool's connections rest in (autocommit on PostgreSQL, see create_engine).
+        self.engine = self._pool.execution_options(isolation_level="READ COMMITTED") if postgres else self._pool
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads: on PostgreSQL in autocommit, each statement on a snapshot of its own, as it would
+        # be in a READ COMMITTED transaction (a streamed read needs a transaction: its cursor lives
+        # in one); on SQLite a deferred transaction.
         self._read_sessions = async_sessionmaker(
-            self.engine.execution_options(sqlite_begin="DEFERRED"),
+            self._pool.execution_options(sqlite_begin="DEFERRED"),
             expire_on_commit=False,
         )
+        self._stream_sessions = async_sessionmaker(self.engine, expire_on_commit=False) if postgres else self._read_sessions
         self._after_commit: list[Callable[[], None]] = []
 
     @property
@@ -178,9 +209,10 @@ class Database:
             callback()
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A read-only unit of work (on SQLite it does not queue behind writers)."""
-        async with self._read_sessions() as session:
+    async def reading(self, stream: bool = False) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work (on SQLite it does not queue behind writers); ``stream`` if it
+        streams a result (``session.stream``)."""
+        async with (self._stream_sessions if stream else self._read_sessions)() as session:
             async with session.begin():
                 yield session
 
@@ -189,7 +221,7 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        await self._pool.dispose()
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -99,7 +99,7 @@ class MatchingService:
     # ---- read models -> index --------------------------------------------------------------
     async def load(self, db: Database) -> None:
         """Fill the index from the read models (at start-up, after a rebuild or a new model)."""
-        async with db.reading() as session:
+        async with db.reading(stream=True) as session:
             candidates = [candidate_vector(row) async for row in readmodels.matchable_candidates(session)]
             vacancies = [vacancy_vector(row, self.weights) for row in await readmodels.open_vacancies(session)]
         self.index.candidates.load(candidates)
