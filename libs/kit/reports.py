@@ -60,7 +60,9 @@ def report_response(request: Request, page: str, digest: str, filename: str) -> 
     """The page (or a 304 when the caller holds it already), shown inline, loading nothing."""
     tag = f'"{digest[:32]}"'
     cache = {"ETag": tag, "Cache-Control": "private, no-cache"}  # kept, but asked again each time: it is live
-    if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+    # weak comparison (RFC 9110 §13.1.2): a cache on the way may have marked the tag weak
+    held = {t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")}
+    if tag in held or "*" in held:
         return Response(status_code=304, headers=cache)
     return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_CSP,
                                        "Content-Disposition": f'inline; filename="{filename}"', **cache})

@@ -63,3 +63,20 @@ async def test_the_least_recently_asked_for_is_dropped_first() -> None:
     assert drawer.calls == 3
     assert await reports.get("a", lambda: drawer.draw("new a")) == "a"
     assert await reports.get("b", lambda: drawer.draw("new b")) == "new b"
+
+
+@pytest.mark.parametrize(("held", "status"), [(None, 200), ('"other"', 200), ('"other", "DIGEST"', 304),
+                                              ('W/"DIGEST"', 304), ("*", 304)])
+def test_a_page_the_caller_holds_is_a_304(held: str | None, status: int) -> None:
+    from starlette.requests import Request
+
+    from kit.reports import report_response
+
+    digest = "ab" * 32
+    headers = [(b"if-none-match", held.replace("DIGEST", digest[:32]).encode())] if held else []
+    response = report_response(Request({"type": "http", "headers": headers}), "<p>page</p>", digest, "r.html")
+    assert response.status_code == status and response.headers["etag"] == f'"{digest[:32]}"'
+    assert (response.body == b"<p>page</p>") == (status == 200)
+    if status == 200:
+        assert "img-src data:" in response.headers["content-security-policy"]
+        assert response.headers["content-disposition"] == 'inline; filename="r.html"'
