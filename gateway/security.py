@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.clients import ClientRegistry
 from gateway.tokens import ExternalTokens, InvalidToken, TokenIssuer
 from kit.auth import IDENTITY_HEADER, TOKEN_URL, IdentityCodec, Principal
-from kit.problems import problem_response
+from kit.db import unavailable
+from kit.problems import problem_response, unavailable_response
 
 log = structlog.get_logger("gateway.security")
 
@@ -76,16 +77,21 @@ class GatewaySecurityMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
-        if path.startswith("/api/") and path not in PUBLIC_API_PATHS:
-            rejection = await self._authenticate(headers)
-            if rejection is not None:
-                await rejection(scope, receive, send_secured)
-                return
-        elif path.startswith(PUBLIC_PREFIXES):
-            rejection = await self._limit_address(scope)
-            if rejection is not None:
-                await rejection(scope, receive, send_secured)
-                return
+        try:
+            if path.startswith("/api/") and path not in PUBLIC_API_PATHS:
+                rejection = await self._authenticate(headers)
+            elif path.startswith(PUBLIC_PREFIXES):
+                rejection = await self._limit_address(scope)
+            else:
+                rejection = None
+        except Exception as exc:
+            if not unavailable(exc):  # the rate limits and revoked tokens live in the gateway's database
+                raise
+            log.warning("database_unavailable", path=path, error=repr(exc))
+            rejection = unavailable_response()
+        if rejection is not None:
+            await rejection(scope, receive, send_secured)
+            return
         await self.app(scope, receive, send_secured)
 
     async def _limit_address(self, scope: Scope):  # noqa: ANN202

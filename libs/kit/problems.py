@@ -5,6 +5,8 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +16,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from kit.db import unavailable
+
+# The errors ``unavailable`` may recognise, answered by a handler of their own.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://joblink.vn/problems/"
@@ -103,14 +110,30 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.info("client_disconnected", path_template=_route_template(request))  # no one reads the answer
         return problem_response(400, "client-disconnected", "The client broke off the request before its end.")
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        """What a database or network error becomes: a 503 when the database cannot be reached, a
+        500 (the handler below) otherwise. Answered here, the request ends like any other; left to
+        the handler of last resort, the server would then also close the connection."""
         if unavailable(exc):
             log.warning("database_unavailable", path_template=_route_template(request), error=repr(exc))
-            return problem_response(503, "database-unavailable", "The service cannot reach its database just now; "
-                                    "try again shortly.", headers={"Retry-After": str(RETRY_AFTER_S)})
+            return unavailable_response()
+        raise exc
+
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if unavailable(exc):  # raised outside the routes (a middleware)
+            log.warning("database_unavailable", path_template=_route_template(request), error=repr(exc))
+            return unavailable_response()
         log.exception("unhandled_error", path_template=_route_template(request))
         return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.")
+
+
+def unavailable_response() -> JSONResponse:
+    return problem_response(503, "database-unavailable", "The service cannot reach its database just now; "
+                            "try again shortly.", headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def _route_template(request: Request) -> str:

@@ -161,6 +161,26 @@ async def test_rate_limit_in_memory(gateway: Gateway, burst: int) -> None:
     assert int(limited.headers["retry-after"]) >= 1
 
 
+async def test_a_gateway_database_out_of_reach_is_a_503_from_the_gateway_itself(gateway: Gateway) -> None:
+    """The rate limits live in the gateway's database: without it, an API call and a public page
+    are a 503 to retry, answered by the gateway's middleware itself, with no exception left for
+    the server (which would then close the connection under the client's next request)."""
+
+    class Unreachable:
+        async def take(self, _key: str) -> None:
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    headers = await gateway.bearer(["candidates:read"])
+    gateway_app = gateway.http._transport.app  # noqa: SLF001
+    gateway_app.state.buckets = Unreachable()
+    call = await gateway.http.get(ENDPOINT, headers=headers)
+    page = await gateway.http.post("/rsvp/ABCD2345", data={"answer": "yes"})
+    for response in (call, page):
+        assert response.status_code == 503 and response.headers["retry-after"] == "5"
+        assert response.json()["type"].endswith("/database-unavailable")
+        assert response.headers["x-content-type-options"] == "nosniff"  # the gateway's own answer
+
+
 async def test_tokens_of_an_external_identity_provider_are_accepted_through_its_jwks() -> None:
     import httpx
     from fastapi import FastAPI
