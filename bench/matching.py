@@ -34,12 +34,12 @@ from bench.broker import drop_namespace, new_namespace
 from kit.auth import IDENTITY_HEADER, IdentityCodec, Principal
 from kit.db import Database, insert_rows
 from kit.migrations import upgrade
-from reference.population import PopulationGenerator, candidate_event, vacancy_event
+from reference.population import population_events
 from services.matching import events as ev
 from services.matching.app import SPEC
 from services.matching.models import CandidateProfile, VacancyProfile
 from services.matching.readmodels import candidate_row, vacancy_row
-from services.matching.scoring import candidate_vector, feature_space, vacancy_vector
+from services.matching.scoring import feature_space, vacancy_vector
 from services.matching.service import MatchingService
 from services.matching.settings import MatchingSettings
 from services.vacancies.app import SPEC as VACANCIES_SPEC
@@ -54,20 +54,7 @@ def population(candidates: int, vacancies: int) -> tuple[list[dict[str, Any]], l
     if path.exists():
         return pickle.loads(path.read_bytes())  # noqa: S301 - our own cache file
     started = time.perf_counter()
-    gen = PopulationGenerator(2026, date(2026, 12, 1))
-    people = []
-    for i in range(candidates):
-        record = {k: str(v).lower() if isinstance(v, bool) else ("" if v is None else str(v))
-                  for k, v in gen.candidate(i).items()}
-        people.append(candidate_event(record, f"c{i:07d}", centre_id=f"centre-{i % 7}"))
-    jobs: list[dict[str, Any]] = []
-    e = 0
-    while len(jobs) < vacancies:
-        employer = gen.employer(e)
-        for k, record in enumerate(gen.vacancies_of(employer)):
-            jobs.append(vacancy_event(record, f"v{e:06d}-{k}", str(employer["ref"]), centre_id=f"centre-{e % 7}"))
-        e += 1
-    jobs = jobs[:vacancies]
+    people, jobs = population_events(candidates, vacancies)
     CACHE.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps((people, jobs)))
     print(f"generated {len(people):,} candidates and {len(jobs):,} vacancies in {time.perf_counter() - started:.0f}s")
@@ -77,13 +64,8 @@ def population(candidates: int, vacancies: int) -> tuple[list[dict[str, Any]], l
 def build(people: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> MatchingService:
     settings = MatchingSettings()
     service = MatchingService(settings.weights.weights(), settings.priority_boosts)
-    now = datetime.now(UTC)
     started = time.perf_counter()
-    rows = [CandidateProfile(**candidate_row(ev.CandidateProfile.model_validate(p), now)) for p in people]
-    vectors = [candidate_vector(r) for r in rows if r.status == "seeking" and r.matching_consent]
-    service.index.candidates.load(vectors)
-    vrows = [VacancyProfile(**vacancy_row(ev.VacancyProfile.model_validate(j), now)) for j in jobs]
-    service.index.vacancies.load([vacancy_vector(r, service.weights) for r in vrows])
+    service.load_events(people, jobs)
     print(f"index: {len(service.index.candidates):,} candidates in the pool (of {len(people):,}), "
           f"{len(service.index.vacancies):,} open vacancies, built in {time.perf_counter() - started:.1f}s")
     return service

@@ -352,6 +352,27 @@ def vacancy_event(record: dict[str, object], vacancy_id: str, employer_id: str, 
     }
 
 
+
+def population_events(candidates: int, vacancies: int, seed: int = 2026, as_of: date = date(2026, 12, 1),
+                      centres: int = 7) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The ``candidate.registered`` data of ``candidates`` generated people and the
+    ``vacancy.opened`` data of ``vacancies`` generated vacancies, spread over ``centres`` centres:
+    what matching is fed from, without the services that would publish it."""
+    gen = PopulationGenerator(seed, as_of)
+    people = []
+    for i in range(candidates):
+        record = {k: str(v).lower() if isinstance(v, bool) else ("" if v is None else str(v))
+                  for k, v in gen.candidate(i).items()}  # as the CSV import reads it
+        people.append(candidate_event(record, f"c{i:07d}", centre_id=f"centre-{i % centres}"))
+    jobs: list[dict[str, object]] = []
+    e = 0
+    while len(jobs) < vacancies:
+        employer = gen.employer(e)
+        for k, record in enumerate(gen.vacancies_of(employer)):
+            jobs.append(vacancy_event(record, f"v{e:06d}-{k}", str(employer["ref"]), centre_id=f"centre-{e % centres}"))
+        e += 1
+    return people, jobs[:vacancies]
+
 def _title(occupation: str) -> str:
     return occupations().get(occupation).label_vi
 

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import structlog
@@ -48,28 +48,12 @@ def warm_up() -> float:
     """Compile the batch top-N kernel into numba's on-disk cache (``NUMBA_CACHE_DIR``) by ranking
     a small generated population; the seconds it took. A process that then ranks loads the
     kernel from the cache in about a second instead of compiling it for about fifteen."""
-    from reference.population import PopulationGenerator, candidate_event, vacancy_event
-    from services.matching import events as ev
-    from services.matching.models import CandidateProfile, VacancyProfile
-    from services.matching.readmodels import candidate_row, vacancy_row
-    from services.matching.scoring import candidate_vector, vacancy_vector
+    from reference.population import population_events
 
     started = time.perf_counter()
     settings = MatchingSettings()
     service = MatchingService(settings.weights.weights(), settings.priority_boosts)
-    gen, now = PopulationGenerator(1, date.today()), datetime.now(UTC)
-    candidates = []
-    for i in range(200):
-        record = {k: str(v).lower() if isinstance(v, bool) else ("" if v is None else str(v))
-                  for k, v in gen.candidate(i).items()}
-        row = CandidateProfile(**candidate_row(ev.CandidateProfile.model_validate(candidate_event(record, f"c{i}")), now))
-        if row.status == "seeking" and row.matching_consent:
-            candidates.append(candidate_vector(row))
-    vacancies = [vacancy_vector(VacancyProfile(**vacancy_row(ev.VacancyProfile.model_validate(
-                     vacancy_event(record, f"v{e}-{k}", f"e{e}")), now)), service.weights)
-                 for e in range(5) for k, record in enumerate(gen.vacancies_of(gen.employer(e)))]
-    service.index.candidates.load(candidates)
-    service.index.vacancies.load(vacancies)
+    service.load_events(*population_events(200, 40, seed=1, as_of=date.today()))
     service.top_n(10)
     return time.perf_counter() - started
 

@@ -107,6 +107,15 @@ class MatchingService:
         log.info("match_index_loaded", candidates=len(candidates), vacancies=len(vacancies),
                  model_version=self.weights.version)
 
+    def load_events(self, candidates: list[dict[str, Any]], vacancies: list[dict[str, Any]]) -> None:
+        """Fill the index straight from events' data, as the read models would hold it, with no
+        database: the kernel's warm-up and the benchmarks."""
+        now = datetime.now(UTC)
+        rows = [CandidateProfile(**readmodels.candidate_row(ev.CandidateProfile.model_validate(c), now)) for c in candidates]
+        self.index.candidates.load([candidate_vector(r) for r in rows if readmodels.matchable(r)])
+        opened = [VacancyProfile(**readmodels.vacancy_row(ev.VacancyProfile.model_validate(v), now)) for v in vacancies]
+        self.index.vacancies.load([vacancy_vector(r, self.weights) for r in opened if r.status == "open"])
+
     async def sync(self, db: Database, since: datetime) -> datetime:
         """Bring the index up to the read models' rows changed since ``since`` (replicas whose
         consumers run elsewhere); the index ignores versions it already holds. Returns the
