@@ -110,23 +110,27 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.info("client_disconnected", path_template=_route_template(request))  # no one reads the answer
         return problem_response(400, "client-disconnected", "The client broke off the request before its end.")
 
+    def _unreachable(request: Request, exc: Exception) -> JSONResponse | None:
+        if not unavailable(exc):
+            return None
+        log.warning("database_unavailable", path_template=_route_template(request), error=repr(exc))
+        return unavailable_response()
+
     async def _database(request: Request, exc: Exception) -> JSONResponse:
         """What a database or network error becomes: a 503 when the database cannot be reached, a
         500 (the handler below) otherwise. Answered here, the request ends like any other; left to
         the handler of last resort, the server would then also close the connection."""
-        if unavailable(exc):
-            log.warning("database_unavailable", path_template=_route_template(request), error=repr(exc))
-            return unavailable_response()
-        raise exc
+        if (response := _unreachable(request, exc)) is None:
+            raise exc
+        return response
 
     for kind in DATABASE_ERRORS:
         app.add_exception_handler(kind, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if unavailable(exc):  # raised outside the routes (a middleware)
-            log.warning("database_unavailable", path_template=_route_template(request), error=repr(exc))
-            return unavailable_response()
+        if (response := _unreachable(request, exc)) is not None:  # raised outside the routes (a middleware)
+            return response
         log.exception("unhandled_error", path_template=_route_template(request))
         return problem_response(500, "internal-error", "An unexpected error occurred; it has been logged.")
 
