@@ -3,6 +3,8 @@
 ``Database.transaction()`` (how every read ran before: BEGIN, the statement, COMMIT, and a check
 of the connection that itself costs BEGIN, ";" and ROLLBACK when connections rest in a
 transaction-per-statement mode), and straight through asyncpg on one held connection (the floor).
+Then what the gateway's shared rate limit costs each request: one token taken from a client's
+bucket in PostgreSQL (``PostgresBuckets.take``).
 
     DATABASE_URL=postgresql+asyncpg://…/postgres python -m bench.units [--reads 5000]
 """
@@ -19,8 +21,10 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from gateway.ratelimit import PostgresBuckets
 from kit.db import Database
 from tests.conftest import PostgresDatabases
+from tests.gateway.harness import migrate_gateway
 
 READ = "SELECT id, name FROM t WHERE id = :id"
 
@@ -63,16 +67,24 @@ async def main() -> None:
         async def floor(i: int) -> None:
             await prepared.fetchrow(i)
 
-        await timed(500, reading), await timed(500, transaction), await timed(500, floor)  # warm
+        await migrate_gateway(url)
+        buckets = PostgresBuckets(db, capacity=1e9, per_second=1e6)  # never refuses: the common path
+
+        async def take(i: int) -> None:
+            assert (await buckets.take(f"client-{i % 10}")).allowed
+
+        for one in (reading, transaction, floor, take):  # warm
+            await timed(500, one)
         figures = [("asyncpg, one held connection, prepared (the floor)", await timed(args.reads, floor)),
                    ("`Database.transaction()`: how reads ran before", await timed(args.reads, transaction)),
-                   ("`Database.reading()`", await timed(args.reads, reading))]
+                   ("`Database.reading()`", await timed(args.reads, reading)),
+                   ("a gateway rate-limit token (`PostgresBuckets.take`)", await timed(args.reads, take))]
     finally:
         await raw.close()
         await db.dispose()
         await databases.drop_all()
-    print(f"\n{args.reads:,} primary-key reads, one after another, PostgreSQL on this machine\n")
-    print("| path | µs per read | reads/s |")
+    print(f"\n{args.reads:,} units of work of each kind, one after another, PostgreSQL on this machine\n")
+    print("| path | µs per unit of work | per second |")
     print("| --- | ---: | ---: |")
     for name, micros in figures:
         print(f"| {name} | {micros:,.0f} | {1e6 / micros:,.0f} |")

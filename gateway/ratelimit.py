@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import Float, bindparam, text
 
 from kit.db import Database
 
@@ -34,8 +34,26 @@ class MemoryBuckets:
 
 
 class PostgresBuckets:
-    """The same bucket kept in the gateway's PostgreSQL database: the row lock serialises
-    concurrent replicas, so a client's limit holds however many gateways serve it."""
+    """The same bucket kept in the gateway's PostgreSQL database, so a client's limit holds however
+    many gateways serve it. A request that may pass costs one statement: the upsert refills the
+    bucket by the time since its last token (the database's clock, shared by the replicas) and
+    takes one, under the row's lock; the row comes back only if a token was taken. A refused
+    request reads the bucket again to say when to retry (a refused request costs two)."""
+
+    TAKE = text(
+        "INSERT INTO rate_buckets AS b (client_id, tokens, updated_at) "
+        "VALUES (:client, :capacity - 1, extract(epoch from clock_timestamp())) "
+        "ON CONFLICT (client_id) DO UPDATE "
+        "SET tokens = least(:capacity, b.tokens + greatest(0, excluded.updated_at - b.updated_at) * :rate) - 1, "
+        # a request that waited for the lock behind a later one does not move the clock back
+        "updated_at = greatest(b.updated_at, excluded.updated_at) "
+        "WHERE least(:capacity, b.tokens + greatest(0, excluded.updated_at - b.updated_at) * :rate) >= 1 "
+        "RETURNING tokens"
+    ).bindparams(bindparam("capacity", type_=Float), bindparam("rate", type_=Float))
+    LEFT = text(
+        "SELECT tokens, extract(epoch from clock_timestamp()) - updated_at AS elapsed "
+        "FROM rate_buckets WHERE client_id = :client"
+    )
 
     def __init__(self, db: Database, capacity: float, per_second: float) -> None:
         self.db = db
@@ -43,32 +61,8 @@ class PostgresBuckets:
         self.per_second = per_second
 
     async def take(self, client_id: str) -> Decision:
-        params = {"client": client_id, "capacity": self.capacity}
-        async with self.db.transaction() as session:
-            await session.execute(
-                text(
-                    "INSERT INTO rate_buckets (client_id, tokens, updated_at) "
-                    "VALUES (:client, :capacity, extract(epoch from clock_timestamp())) "
-                    "ON CONFLICT (client_id) DO NOTHING"
-                ),
-                params,
-            )
-            row = (
-                await session.execute(
-                    text(
-                        "SELECT tokens, extract(epoch from clock_timestamp()) - updated_at AS elapsed "
-                        "FROM rate_buckets WHERE client_id = :client FOR UPDATE"
-                    ),
-                    params,
-                )
-            ).one()
-            tokens = min(self.capacity, row.tokens + max(0.0, float(row.elapsed)) * self.per_second)
-            allowed = tokens >= 1
-            await session.execute(
-                text(
-                    "UPDATE rate_buckets SET tokens = :tokens, updated_at = extract(epoch from clock_timestamp()) "
-                    "WHERE client_id = :client"
-                ),
-                {"client": client_id, "tokens": tokens - 1 if allowed else tokens},
-            )
-        return Decision(allowed, 0 if allowed else math.ceil((1 - tokens) / self.per_second))
+        if await self.db.execute(self.TAKE, {"client": client_id, "capacity": self.capacity, "rate": self.per_second}):
+            return Decision(True, 0)
+        left = await self.db.execute(self.LEFT, {"client": client_id})
+        tokens = min(self.capacity, left[0].tokens + max(0.0, float(left[0].elapsed)) * self.per_second) if left else 0.0
+        return Decision(False, max(1, math.ceil((1 - tokens) / self.per_second)))

@@ -17,7 +17,7 @@ import sqlalchemy.exc
 
 from sqlalchemy import JSON, Column, DateTime, MetaData, Table, TypeDecorator, event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Row, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -215,6 +215,17 @@ class Database:
         async with (self._stream_sessions if stream else self._read_sessions)() as session:
             async with session.begin():
                 yield session
+
+    async def execute(self, statement: Any, params: dict[str, Any]) -> list[Row[Any]]:
+        """One statement as a unit of work of its own, atomic by itself, with its rows (if it
+        returns any). On PostgreSQL in autocommit: one round trip, no BEGIN and COMMIT around it."""
+        async with self._pool.connect() as conn:
+            result = await conn.execute(statement, params)
+            rows = list(result.all()) if result.returns_rows else []
+            await conn.commit()
+        for callback in self._after_commit:
+            callback()
+        return rows
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

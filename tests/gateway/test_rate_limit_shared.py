@@ -1,5 +1,6 @@
 """Two gateway processes share one client's rate limit through PostgreSQL."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from gateway.tokens import load_or_create_key
 from tests.e2e.test_runtimes import free_port
@@ -78,3 +80,41 @@ async def test_the_limit_holds_across_two_gateway_processes(pg_database, tmp_pat
         for process in processes:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=20)
+
+
+async def test_concurrent_requests_take_no_more_than_the_burst(pg_database) -> None:  # noqa: ANN001
+    from gateway.ratelimit import PostgresBuckets
+    from kit.db import Database
+
+    url = await pg_database("gateway")
+    await migrate_gateway(url)
+    db = Database(url)
+    try:
+        buckets = PostgresBuckets(db, capacity=BURST, per_second=0.001)
+        decisions = await asyncio.gather(*(buckets.take("busy") for _ in range(4 * BURST)))
+        assert sum(d.allowed for d in decisions) == BURST
+        assert all(d.retry_after_s >= 999 for d in decisions if not d.allowed)  # 1 token at 0.001/s
+        assert (await buckets.take("another")).allowed  # a bucket per client
+        async with db.reading() as session:  # no WAL flushed for each request that passes
+            persistence = await session.scalar(text("SELECT relpersistence::text FROM pg_class WHERE relname = 'rate_buckets'"))
+        assert persistence == "u"
+    finally:
+        await db.dispose()
+
+
+async def test_a_bucket_refills_with_time_up_to_its_capacity(pg_database) -> None:  # noqa: ANN001
+    from gateway.ratelimit import PostgresBuckets
+    from kit.db import Database
+
+    url = await pg_database("gateway")
+    await migrate_gateway(url)
+    db = Database(url)
+    try:
+        buckets = PostgresBuckets(db, capacity=2, per_second=2)  # a token every 0.5 s
+        assert [(await buckets.take("c")).allowed for _ in range(3)] == [True, True, False]
+        await asyncio.sleep(1.5)  # three tokens' worth of time, capped at 2
+        assert [(await buckets.take("c")).allowed for _ in range(3)] == [True, True, False]
+        refused = await buckets.take("c")
+        assert not refused.allowed and refused.retry_after_s == 1
+    finally:
+        await db.dispose()
