@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import AfterValidator
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, Table
 from starlette.types import ASGIApp, Message as ASGIMessage, Receive, Scope, Send
@@ -28,6 +29,7 @@ from kit.bus.local import LocalBus
 from kit.consumers import EventConsumer
 from kit.db import Database, sqlite_url
 from kit.events import EventRegistry
+from kit.ids import ID
 from kit.inbox import Inbox
 from kit.outbox import Outbox
 from kit.periodic import PeriodicTask
@@ -36,6 +38,19 @@ from kit.relay import OutboxRelay
 from kit.settings import RuntimeSettings, ServiceSettings
 
 log = structlog.get_logger("kit.app")
+
+
+def _page_cursor(value: str | None) -> str | None:
+    if value is not None and not ID.fullmatch(value):
+        raise ValueError("not a next_cursor this list returned (pass it on exactly as it came)")
+    return value
+
+
+# The ``cursor`` of a paginated list (``cursor: Cursor = None``): the id of the previous page's last
+# item, as its ``next_cursor`` gave it; anything else is refused rather than read as a position.
+Cursor = Annotated[str | None, AfterValidator(_page_cursor),
+                   Query(description="the previous page's `next_cursor`; none for the first page")]
+
 
 @dataclass
 class ServiceContext:

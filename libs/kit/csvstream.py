@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from kit.auth import Principal
 from kit.events import describe_errors
+from kit import problems
 from kit.problems import Problem
 
 log = structlog.get_logger("kit.csvstream")
@@ -41,10 +42,8 @@ class RowResult:
 
 
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Pydantic errors as `{field, message}` entries (values are never echoed)."""
-    return [{"field": ".".join(str(p) for p in e["loc"]) or "row", "message": e["msg"]} for e in exc.errors()] or [
-        {"field": "row", "message": describe_errors(exc)}
-    ]
+    """A row's validation errors as ``{field, message}`` (an error of the whole row is the row's)."""
+    return problems.field_errors(exc, whole="row") or [{"field": "row", "message": describe_errors(exc)}]
 
 
 class MalformedCsv(ValueError):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 
 import numpy as np
+
+ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # the form of every id made here
 
 
 def new_id() -> str:

@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -73,13 +73,30 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    """Validation errors as {field, message}; the submitted values are never echoed."""
+LOCATIONS = frozenset(("body", "query", "path", "header"))  # where a request's field was, not its name
+VALUE_ERROR = "Value error, "  # pydantic's prefix to the message of a validator's ValueError
+
+
+def field_errors(exc: RequestValidationError | ValidationError, whole: str = "body") -> list[dict[str, str]]:
+    """Validation errors as ``{field, message}`` (a request's, or a model's: a CSV row's); an
+    error of the whole is the ``whole``'s. The submitted values are never echoed."""
     out = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        out.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+        field = ".".join(str(p) for p in err.get("loc", ()) if p not in LOCATIONS) or whole
+        message = err.get("msg") or "invalid"
+        out.append({"field": field, "message": message.removeprefix(VALUE_ERROR)})
     return out
+
+
+def malformed_json(exc: RequestValidationError) -> str | None:
+    """Why a request body is not JSON at all (the parser's reason and where it stopped), if that
+    is what the validation error is."""
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            reason = (err.get("ctx") or {}).get("error", "not JSON")
+            at = next((p for p in err.get("loc", ()) if isinstance(p, int)), None)
+            return f"{reason} (at character {at})" if at is not None else str(reason)
+    return None
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -91,6 +108,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        if (reason := malformed_json(exc)) is not None:
+            return problem_response(400, "malformed-json", "The request body is not valid JSON.", title="Malformed JSON",
+                                    errors=[{"field": "body", "message": reason}])
         return problem_response(
             422,
             "validation-error",

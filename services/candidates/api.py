@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from kit.app import ServiceContext
+from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
 from kit.csvstream import SpooledUpload, job_report, ndjson_response
 from kit.problems import Problem
@@ -142,7 +142,7 @@ async def search(
     status: Status | None = None,
     q: str | None = Query(None, min_length=1, max_length=100, description="name or skill words, any diacritics"),
     limit: int = Query(50, ge=1, le=200),
-    cursor: str | None = Query(None, max_length=36),
+    cursor: Cursor = None,
 ) -> CandidatePage:
     ctx, service = _ctx(request)
     filters = Filters(occupation, skill, ward, district, min_trade_level, priority_group, status, q)

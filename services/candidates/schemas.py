@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from reference.levels import PriorityGroup, Qualification
 from reference.text import clean
@@ -127,14 +127,16 @@ class CandidateIn(_Profile):
     def _name(cls, value: str) -> str:
         return person_name(value)
 
-    @model_validator(mode="after")
-    def _citizen_id(self) -> CandidateIn:
-        if self.national_id:
+    @field_validator("national_id")
+    @classmethod
+    def _citizen_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Checked against the date of birth and gender (declared before it), where they are valid."""
+        if value:
             try:
-                check_citizen_id(self.national_id, self.date_of_birth, self.gender)
+                check_citizen_id(value, info.data.get("date_of_birth"), info.data.get("gender"))
             except InvalidValue as exc:
-                raise ValueError(f"national_id: {exc}") from None
-        return self
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class CandidatePatch(_Profile):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from kit import reports
-from kit.app import ServiceContext
+from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
 from services.matching.jobfairs import FairNotFound, InvalidFair, InvalidTransition, InvitationNotFound, JobFairs
@@ -70,7 +70,7 @@ async def schedule(body: JobFairIn, request: Request, response: Response,
 
 @router.get("/job-fairs", response_model=JobFairPage, summary="Job fairs")
 async def list_fairs(request: Request, who: Principal = require("jobfairs:admin"),
-                     limit: int = Query(50, ge=1, le=200), cursor: str | None = Query(None, max_length=36)) -> JobFairPage:
+                     limit: int = Query(50, ge=1, le=200), cursor: Cursor = None) -> JobFairPage:
     ctx, fairs = _ctx(request)
     async with ctx.db.reading() as session:
         rows, next_cursor = await fairs.fairs(session, limit, cursor)
@@ -135,7 +135,7 @@ async def read_report(fair_id: str, run_id: str, request: Request, who: Principa
 async def list_invitations(fair_id: str, request: Request, who: Principal = require("jobfairs:admin"),
                            status: InvitationStatus | None = None, vacancy_id: str | None = Query(None, max_length=36),
                            limit: int = Query(100, ge=1, le=1000),
-                           cursor: str | None = Query(None, max_length=36)) -> InvitationPage:
+                           cursor: Cursor = None) -> InvitationPage:
     ctx, fairs = _ctx(request)
     try:
         async with ctx.db.reading() as session:

@@ -10,7 +10,7 @@ import phonenumbers
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from kit.app import ServiceContext
+from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
 from services.notifications.channels import verify_signature
@@ -50,7 +50,7 @@ async def list_deliveries(
     job_fair_id: str | None = Query(None, max_length=36),
     state: State | None = None,
     limit: int = Query(100, ge=1, le=500),
-    cursor: str | None = Query(None, max_length=36),
+    cursor: Cursor = None,
     who: Principal = require("jobfairs:admin"),
 ) -> DeliveryPage:
     ctx, notifier = _ctx(request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from kit.app import ServiceContext
+from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
 from kit.csvstream import SpooledUpload, job_report, ndjson_response
 from kit.problems import Problem
@@ -95,7 +95,7 @@ async def search_employers(
     industry: str | None = Query(None, pattern=r"^[A-Ua-u]$", description="VSIC 2018 section letter"),
     fdi: bool | None = None,
     limit: int = Query(50, ge=1, le=200),
-    cursor: str | None = Query(None, max_length=36),
+    cursor: Cursor = None,
 ) -> EmployerPage:
     ctx, service = _ctx(request)
     async with ctx.db.reading() as session:
@@ -208,7 +208,7 @@ async def search_vacancies(
     employer_id: str | None = Query(None, max_length=36),
     q: str | None = Query(None, min_length=1, max_length=100, description="title, employer or skill words, any diacritics"),
     limit: int = Query(50, ge=1, le=200),
-    cursor: str | None = Query(None, max_length=36),
+    cursor: Cursor = None,
 ) -> VacancyPage:
     ctx, service = _ctx(request)
     filters = VacancyFilters(occupation, skill, ward, district, min_trade_level, max_trade_level, min_wage_vnd,

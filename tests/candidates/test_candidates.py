@@ -68,10 +68,10 @@ async def test_register_read_and_the_event_without_personal_data(candidates: Can
     [
         ({"phone": "01623456789"}, "phone", "2018"),
         ({"phone": "12345"}, "phone", "phone"),
-        ({"national_id": "031096001234"}, "body", "year-of-birth"),
-        ({"national_id": "099095001234"}, "body", "province"),
-        ({"national_id": "031195001234"}, "body", "sex digit"),
-        ({"national_id": "31095001234"}, "body", "12 digits"),
+        ({"national_id": "031096001234"}, "national_id", "year-of-birth"),
+        ({"national_id": "099095001234"}, "national_id", "province"),
+        ({"national_id": "031195001234"}, "national_id", "sex digit"),
+        ({"national_id": "31095001234"}, "national_id", "12 digits"),
         ({"address": {"ward_code": "99999"}}, "address.ward_code", "99999"),
         ({"address": {"legacy_district_code": "999"}}, "address.legacy_district_code", "999"),
         ({"address": {"legacy_ward_code": "99999"}}, "address.legacy_ward_code", "99999"),
@@ -93,6 +93,7 @@ async def test_each_rule_has_a_clear_field_error(candidates: Candidates, change:
     assert response.status_code == 422, response.text
     errors = response.json()["errors"]
     assert any(e["field"] == field and words in e["message"] for e in errors), errors
+    assert not any(e["message"].startswith("Value error") for e in errors), errors  # pydantic's prefix dropped
     assert "0162345" not in response.text and "031096001234" not in response.text
 
 
@@ -155,6 +156,11 @@ async def test_search_filters_diacritics_and_cursor(candidates: Candidates) -> N
         if cursor is None:
             break
     assert seen == names
+    for garbage in ("zzzz", "0", "FFFFFFFF-FFFF-7FFF-BFFF-FFFFFFFFFFFF"):  # upper case: no id is written so
+        refused = await candidates.http.get("/api/v1/candidates", params={"cursor": garbage}, headers=a)
+        assert refused.status_code == 422, (garbage, refused.text)  # not read as a position: no silent empty page
+        assert refused.json()["errors"] == [
+            {"field": "cursor", "message": "not a next_cursor this list returned (pass it on exactly as it came)"}]
 
 
 async def test_withdrawing_matching_consent_is_announced(candidates: Candidates) -> None:

@@ -18,6 +18,7 @@ BAD = {
     2: {"date_of_birth": "2020-01-01", "national_id": ""},
     3: {"trade_level": "9"},
     4: {"full_name": ""},
+    5: {"national_id": "0310"},
 }
 
 
@@ -55,6 +56,9 @@ async def test_import_keeps_good_rows_and_reports_bad_ones(candidates: Candidate
     assert summary["status"] == "completed"
     phone_errors = [results[r]["errors"] for r in sorted(bad_rows) if "2018" in str(results[r]["errors"])]
     assert phone_errors and all(e[0]["field"] == "phone" for e in phone_errors)
+    id_errors = [results[r]["errors"] for r in sorted(bad_rows) if "12 digits" in str(results[r]["errors"])]
+    assert id_errors and all(e == [{"field": "national_id", "message": "a citizen ID has exactly 12 digits"}]
+                             for e in id_errors)
     assert "0162345" not in response.text  # no personal data echoed
 
     progress = await candidates.http.get(response.headers["location"], headers=headers)

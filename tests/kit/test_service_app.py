@@ -88,6 +88,19 @@ async def test_validation_errors_are_problem_details_without_values(client: http
     assert "0912345678" not in response.text
 
 
+async def test_a_body_that_is_not_json_is_a_400_that_says_where(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/things", content=b'{"full_name": "An",\n "phone": }',
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"].endswith("/malformed-json")
+    [error] = body["errors"]
+    assert error["field"] == "body" and "Expecting value" in error["message"] and "character 30" in error["message"]
+    # a well-formed body of the wrong shape is still a 422 with its fields
+    wrong = await client.post("/api/v1/things", json=["An"])
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "body"
+
+
 async def test_domain_errors_and_unknown_paths_are_problem_details(client: httpx.AsyncClient) -> None:
     missing = await client.get("/api/v1/things/x1")
     assert missing.status_code == 404 and missing.json()["type"].endswith("/thing-not-found")
