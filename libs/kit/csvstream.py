@@ -168,9 +168,14 @@ class SpooledUpload:
     @classmethod
     async def of(cls, request: Request) -> SpooledUpload:
         """The body of an import request: the CSV file itself, not a form that holds it."""
-        if request.headers.get("content-type", "").lower().startswith(("multipart/", "application/x-www-form-urlencoded")):
+        kind = request.headers.get("content-type", "").lower()
+        if kind.startswith(("multipart/", "application/x-www-form-urlencoded")):
             raise Problem(415, "unsupported-media-type",
                           "Send the CSV file itself as the request body (Content-Type: text/csv), not a form.")
+        if kind.startswith("application/json") or kind.split(";")[0].endswith("+json"):
+            raise Problem(415, "unsupported-media-type",
+                          "An import takes a CSV file (Content-Type: text/csv), not JSON; "
+                          "one record at a time goes to the collection's POST.")
         upload = cls()
         async for chunk in request.stream():
             upload._file.write(chunk)

@@ -143,6 +143,9 @@ async def test_a_file_sent_as_a_form_is_refused_with_how_to_send_it(candidates: 
                                           headers=headers)
     assert response.status_code == 415 and response.headers["content-type"] == "application/problem+json"
     assert "Content-Type: text/csv" in response.json()["detail"]
+    as_json = await candidates.http.post("/api/v1/candidates:import", json=[{"full_name": "Nguyễn Văn An"}],
+                                         headers=headers)
+    assert as_json.status_code == 415 and "not JSON" in as_json.json()["detail"]
 
 
 async def test_two_imports_of_the_same_people_at_once_register_each_person_once(candidates: Candidates) -> None:
