@@ -13,6 +13,7 @@ from kit.auth import Principal
 from kit.ids import new_id
 from reference.geography import geography
 from reference.levels import Qualification
+from reference.localtime import local_date
 from reference.occupations import UnknownOccupation, occupations
 from reference.skills import skill_vocabulary
 from reference.text import key
@@ -43,7 +44,7 @@ class CandidateRecords:
     def new(self, who: Principal, body: CandidateIn, now: datetime, candidate_id: str | None = None) -> NewCandidate:
         """A new candidate's columns from a validated body, checked against the reference data."""
         errors: list[dict[str, str]] = []
-        self.check_age(body.date_of_birth, now.date(), errors)
+        self.check_age(body.date_of_birth, local_date(now), errors)
         location = locate(body.address.ward_code, body.address.legacy_ward_code, body.address.legacy_district_code,
                           errors)
         check_occupations(body.occupations or [], errors)

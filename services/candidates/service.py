@@ -14,6 +14,7 @@ from kit.auth import Principal
 from kit.events import Envelope
 from kit.outbox import Outbox
 from reference.levels import Qualification
+from reference.localtime import local_date
 from reference.skills import skill_vocabulary
 from reference.text import fold, key
 from services.candidates import repository
@@ -131,7 +132,7 @@ class CandidateService:
                   for name in ("full_name", "date_of_birth", "address", "status")
                   if name in changes and changes[name] is None]
         if "date_of_birth" in changes and patch.date_of_birth:
-            self.records.check_age(patch.date_of_birth, now.date(), errors)
+            self.records.check_age(patch.date_of_birth, local_date(now), errors)
         if "address" in changes and patch.address is not None:
             candidate.address_detail = patch.address.detail
             location = locate(patch.address.ward_code, patch.address.legacy_ward_code, patch.address.legacy_district_code,

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Table
@@ -21,6 +20,7 @@ from kit.db import Database, write_staged
 from kit.events import Envelope, EventData, EventRegistry
 from kit.reports import DrawnReports, fingerprint
 from reference.geography import UnknownArea, geography
+from reference.localtime import VIETNAM
 from services.insights import events as ev
 from services.insights import repository
 from services.insights.forecasting import Forecast, add_months, forecast
@@ -28,7 +28,6 @@ from services.insights.models import Candidate, DemandFact, Invitation, SupplyFa
 
 log = structlog.get_logger("insights")
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 STAGED_ENTITIES = "insights.staged"
 DIMENSIONS = ("occupation2", "occupation3", "occupation4", "ward", "district", "province", "trade_level",
               "qualification")

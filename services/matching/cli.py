@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
@@ -24,10 +24,11 @@ from kit.app import database_url, make_bus
 from kit.db import Database
 from kit.logging import configure_logging
 from kit.settings import RuntimeSettings
+from reference.localtime import local_date
 from services.matching.app import SPEC
 from services.matching.consumers import GROUPS
 from kit.outbox import Outbox
-from services.matching.jobfairs import JobFairs
+from services.matching.jobfairs import JobFairs, WrongDay
 from services.matching.learning import adopted_weights, train
 from services.matching import repository
 from services.matching.service import MatchingService
@@ -98,7 +99,7 @@ async def jobfair(service: MatchingService, db: Database, fair_id: str | None, r
     fairs = JobFairs(db, Outbox(SPEC.outbox, SPEC.registry), service, Path(runtime.var_dir) / "reports")
     async with db.reading() as session:
         if fair_id is None:
-            upcoming = await repository.next_fair(session, date.today())
+            upcoming = await repository.next_fair(session, local_date(datetime.now(UTC)))
             if upcoming is None:
                 raise SystemExit("no upcoming job fair: schedule one with POST /api/v1/job-fairs")
             fair_id = upcoming.id
@@ -116,7 +117,10 @@ async def jobfair(service: MatchingService, db: Database, fair_id: str | None, r
 
         progress("loading the index")
         await service.load(db)
-        run = await fairs.start_run(fair.id)
+        try:
+            run = await fairs.start_run(fair.id)
+        except WrongDay as exc:
+            raise SystemExit(str(exc)) from None
         run = await fairs.run(run.id, progress)
     totals = run.totals or {}
     table = Table(title=f"{fair.name} — {fair.fair_date:%d/%m/%Y}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from kit.ids import new_id, new_ids
 from kit.memory import paused_gc
 from kit.outbox import Outbox
 from kit.reports import DrawnReports
+from reference.localtime import local_date
 from services.matching import events as ev
 from services.matching import readmodels, repository
 from services.matching.allocation import Allocation, Problem, allocate
@@ -63,6 +64,10 @@ class InvalidFair(ValueError):
         self.errors = errors
 
 
+class WrongDay(Exception):
+    """What the fair's day does not allow yet, or any more (invitations after it, outcomes before)."""
+
+
 class InvalidTransition(Exception):
     def __init__(self, current: str, wanted: str) -> None:
         super().__init__(f"an invitation that is {current} cannot become {wanted}")
@@ -84,6 +89,8 @@ class JobFairs:
     async def schedule(self, session: AsyncSession, who: Principal, body: Any) -> JobFair:
         """A new fair; every vacancy must be open (in the matching pool) and every slot named."""
         errors: list[dict[str, str]] = []
+        if body.date < (today := local_date(self.clock())):
+            errors.append({"field": "date", "message": f"is before today ({today:%d/%m/%Y} in Việt Nam)"})
         slots = [{"id": s.id or f"s{i + 1}", "start": s.start, "end": s.end, "seats": s.seats}
                  for i, s in enumerate(body.slots)]
         slot_ids = [s["id"] for s in slots]
@@ -141,6 +148,8 @@ class JobFairs:
     async def start_run(self, fair_id: str) -> AllocationRun:
         async with self.db.transaction() as session:
             fair = await self.fair(session, fair_id)
+            if fair.fair_date < local_date(self.clock()):
+                raise WrongDay(f"The job fair was on {fair.fair_date:%d/%m/%Y}: it is too late to invite anyone to it.")
             run = AllocationRun(id=new_id(), fair_id=fair.id, status="running", progress="queued",
                                 parameters=_parameters(fair), started_at=self.clock())
             session.add(run)
@@ -354,6 +363,10 @@ class JobFairs:
         """RSVP: from the API (the candidate's centre or a fair admin) or from notifications."""
         invitation = await self._invitation(session, invitation_id, who)
         wanted = "accepted" if answer == "accept" else "declined"
+        if who is not None and invitation.status != wanted:  # (a message's answer may arrive late: notifications judged it)
+            fair_date = await self._fair_date(session, invitation)
+            if fair_date < local_date(self.clock()):
+                raise WrongDay(f"The job fair was on {fair_date:%d/%m/%Y}: answers are no longer taken.")
         if invitation.status != wanted:
             self._move(invitation, wanted)
         return invitation
@@ -367,6 +380,9 @@ class JobFairs:
         invitation = await self._invitation(session, invitation_id, who)
         if invitation.status == outcome:
             return invitation  # recorded already: idempotent
+        fair_date = await self._fair_date(session, invitation)
+        if local_date(self.clock()) < fair_date:
+            raise WrongDay(f"The job fair is on {fair_date:%d/%m/%Y}: attendance and hires are recorded from that day.")
         self._move(invitation, outcome)
         payload = ev.InvitationOutcome(invitation_id=invitation.id, job_fair_id=invitation.fair_id,
                                        vacancy_id=invitation.vacancy_id, employer_id=invitation.employer_id,
@@ -395,6 +411,12 @@ class JobFairs:
                 or (invitation.candidate_centre_id is not None and invitation.candidate_centre_id == who.centre_id))):
             raise InvitationNotFound(invitation_id)
         return invitation
+
+    @staticmethod
+    async def _fair_date(session: AsyncSession, invitation: Invitation) -> date:
+        fair = await session.get(JobFair, invitation.fair_id)
+        assert fair is not None  # an invitation's fair is never deleted
+        return fair.fair_date
 
     def _move(self, invitation: Invitation, wanted: str) -> None:
         if wanted not in TRANSITIONS[invitation.status]:

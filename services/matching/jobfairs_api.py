@@ -11,7 +11,7 @@ from kit import reports
 from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
 from kit.problems import Problem
-from services.matching.jobfairs import FairNotFound, InvalidFair, InvalidTransition, InvitationNotFound, JobFairs
+from services.matching.jobfairs import FairNotFound, InvalidFair, InvalidTransition, InvitationNotFound, JobFairs, WrongDay
 from services.matching.models import JobFair
 from services.matching.schemas import (
     InvitationOut,
@@ -43,6 +43,8 @@ def _problem(exc: Exception) -> Problem:
                        errors=exc.errors)
     if isinstance(exc, InvalidTransition):
         return Problem(409, "invitation-state", str(exc).capitalize() + ".", current=exc.current)
+    if isinstance(exc, WrongDay):
+        return Problem(409, "job-fair-day", str(exc))
     raise exc
 
 
@@ -98,7 +100,7 @@ async def allocate(fair_id: str, request: Request, who: Principal = require("job
     ctx, fairs = _ctx(request)
     try:
         run = await fairs.start_run(fair_id)
-    except FairNotFound as exc:
+    except (FairNotFound, WrongDay) as exc:
         raise _problem(exc) from None
     task = asyncio.create_task(fairs.run(run.id))
     ctx.extras.setdefault("runs", set()).add(task)
@@ -156,7 +158,7 @@ async def rsvp(invitation_id: str, body: RsvpIn, request: Request,
     try:
         async with ctx.db.transaction() as session:
             invitation = await fairs.respond(session, invitation_id, body.answer, who)
-    except (InvitationNotFound, InvalidTransition) as exc:
+    except (InvitationNotFound, InvalidTransition, WrongDay) as exc:
         raise _problem(exc) from None
     return InvitationOut.model_validate(invitation, from_attributes=True)
 
@@ -169,6 +171,6 @@ async def outcome(invitation_id: str, body: OutcomeIn, request: Request,
     try:
         async with ctx.db.transaction() as session:
             invitation = await fairs.record_outcome(session, invitation_id, body.outcome, who)
-    except (InvitationNotFound, InvalidTransition) as exc:
+    except (InvitationNotFound, InvalidTransition, WrongDay) as exc:
         raise _problem(exc) from None
     return InvitationOut.model_validate(invitation, from_attributes=True)

@@ -15,7 +15,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +25,7 @@ from kit.db import Database, write_staged
 from kit.events import Envelope
 from kit.ids import new_id
 from kit.outbox import Outbox
+from reference.localtime import VIETNAM, local_date
 from services.notifications import events as ev
 from services.notifications import repository
 from services.notifications.channels import Channel, Outgoing, SendFailed
@@ -35,7 +35,6 @@ from services.notifications.sms import unaccented
 
 log = structlog.get_logger("notifications")
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 SOURCE = "/services/notifications"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on a phone
 CODE_LENGTH = 8
@@ -380,7 +379,7 @@ class Notifier:
         return [(i, by_invitation[i.id]) for i in page], (page[-1].id if len(rows) > limit else None)
 
     def today(self) -> date:
-        return self.clock().astimezone(VIETNAM).date()
+        return local_date(self.clock())
 
 
 def new_code() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from kit.events import Envelope
 from kit.ids import new_id
 from kit.outbox import Outbox
 from reference.levels import Qualification
+from reference.localtime import local_date
 from reference.skills import skill_vocabulary
 from reference.text import fold, key
 from services.vacancies import repository
@@ -42,7 +43,6 @@ from services.vacancies.records import (
 from services.vacancies.schemas import EmployerIn, VacancyIn, VacancyPatch
 
 SOURCE = "/joblink/vacancies"
-VIETNAM = timezone(timedelta(hours=7), "ICT")  # deadlines are calendar days in Việt Nam (no DST)
 log = structlog.get_logger("vacancies")
 
 
@@ -181,7 +181,7 @@ class VacancyService:
         now = self.clock()
         errors: list[dict[str, str]] = []
         check_occupation(body.occupation, errors)
-        if body.deadline <= now.astimezone(VIETNAM).date():
+        if body.deadline <= local_date(now):
             errors.append({"field": "deadline", "message": "the deadline must be in the future"})
         area = workplace(body.workplace, employer, errors)
         if errors:
@@ -236,7 +236,7 @@ class VacancyService:
         errors: list[dict[str, str]] = []
         if changes.get("occupation"):
             check_occupation(patch.occupation or "", errors)
-        if "deadline" in changes and (patch.deadline is None or patch.deadline < now.astimezone(VIETNAM).date()):
+        if "deadline" in changes and (patch.deadline is None or patch.deadline < local_date(now)):
             errors.append({"field": "deadline", "message": "the deadline must be today or later"})
         wage_min = patch.wage_min_vnd if "wage_min_vnd" in changes else vacancy.wage_min_vnd
         wage_max = patch.wage_max_vnd if "wage_max_vnd" in changes else vacancy.wage_max_vnd
@@ -288,7 +288,7 @@ class VacancyService:
 
     async def close_expired(self, session: AsyncSession, batch: int = 500) -> int:
         """Close open vacancies whose deadline has passed (one batch); how many were closed."""
-        today = self.clock().astimezone(VIETNAM).date()
+        today = local_date(self.clock())
         expired = await repository.expired_open_vacancies(session, today, batch)
         for vacancy in expired:
             vacancy.version += 1

@@ -75,3 +75,23 @@ def test_validity_depends_only_on_the_first_four_digits_and_the_length() -> None
             answers |= {phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=84, national_number=n))
                         for n in ends}
             assert len(answers) == 1, (prefix, length)
+
+
+def test_the_labour_age_is_reached_on_the_birthday_in_viet_nam_not_in_utc() -> None:
+    from datetime import UTC, datetime
+
+    import reference
+    from kit.auth import Principal
+    from services.candidates.personal import PersonalDataProtector
+    from services.candidates.records import CandidateRecords, InvalidCandidate
+    from services.candidates.schemas import CandidateIn
+
+    reference.load()
+    records = CandidateRecords(PersonalDataProtector(b"k" * 32), min_age_years=15)
+    who = Principal("c", "centre-a", frozenset())
+    body = CandidateIn.model_validate({"full_name": "Vũ Thị Lan", "date_of_birth": "2011-11-27",
+                                       "address": {"ward_code": "11311"}})
+    # 01:00 on her 15th birthday in Hải Phòng, still the 26th in UTC
+    assert records.new(who, body, datetime(2026, 11, 26, 18, 0, tzinfo=UTC)).date_of_birth.isoformat() == "2011-11-27"
+    with pytest.raises(InvalidCandidate, match="labour age"):  # 06:59 the day before, in Việt Nam
+        records.new(who, body, datetime(2026, 11, 25, 23, 59, tzinfo=UTC))

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from gateway.routes import SERVICES
+from reference.localtime import local_date
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -202,7 +204,7 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
         # a job fair: the allocation invites her, the hire recorded in matching fills the vacancy
         # in the vacancies service (invitation.outcome_recorded over Kafka)
         fair = httpx.post(f"{base}/api/v1/job-fairs", headers=admin, json={
-            "name": "Phiên thử", "date": "2099-12-01", "venue": {"ward_code": "11311"},
+            "name": "Phiên thử", "date": local_date(datetime.now(UTC)).isoformat(), "venue": {"ward_code": "11311"},
             "slots": [{"start": "08:00", "end": "11:00", "seats": 50}], "vacancies": [{"vacancy_id": job.json()["id"]}]})
         assert fair.status_code == 201, fair.text
         started = httpx.post(f"{base}/api/v1/job-fairs/{fair.json()['id']}/allocations", headers=admin)

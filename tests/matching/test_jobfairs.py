@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 import orjson
 
 from kit.bus import Message
+from reference.localtime import VIETNAM, local_date
 from services.matching.models import Outcome
 from tests.matching.conftest import Matching
 from tests.matching.profiles import candidate_data
 from tests.matching.test_recommendations import seed
 
 
+FAIR_DAY = local_date(datetime.now(UTC)) + timedelta(days=10)
+
+
+def on_day(day, hour: int = 9):  # noqa: ANN001, ANN202
+    """A clock that reads ``hour`` o'clock on ``day`` in Việt Nam."""
+    return lambda: datetime.combine(day, time(hour), VIETNAM).astimezone(UTC)
+
+
 def fair_body(**overrides: object) -> dict:
     body = {
         "name": "Phiên giao dịch việc làm tháng 12",
-        "date": "2026-12-15",
+        "date": FAIR_DAY.isoformat(),
         "venue": {"ward_code": "11311", "detail": "Nhà văn hóa Hồng Bàng"},
         "slots": [{"start": "08:00", "end": "10:00", "seats": 100}, {"start": "10:00", "end": "12:00", "seats": 100}],
         "vacancies": [{"vacancy_id": "v-1", "slot_id": "s1"}, {"vacancy_id": "v-2", "slot_id": "s1"}],
@@ -86,6 +97,13 @@ async def test_a_fair_is_allocated_published_and_answered(matching: Matching) ->
     bad_slot = await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body(
         slots=[{"start": "10:00", "end": "09:00", "seats": 5}]))
     assert bad_slot.status_code == 422
+    fairs = matching.ctx.extras["jobfairs"]
+    fairs.clock = on_day(FAIR_DAY - timedelta(days=1), hour=23)  # 16:00 UTC: a day in Việt Nam, not in UTC
+    past = await matching.http.post("/api/v1/job-fairs", headers=admin,
+                                    json=fair_body(date=(FAIR_DAY - timedelta(days=2)).isoformat()))
+    assert past.status_code == 422 and past.json()["errors"] == [
+        {"field": "date", "message": f"is before today ({FAIR_DAY - timedelta(days=1):%d/%m/%Y} in Việt Nam)"}]
+    fairs.clock = lambda: datetime.now(UTC)
 
     created = await matching.http.post("/api/v1/job-fairs", headers=admin, json=fair_body())
     assert created.status_code == 201, created.text
@@ -156,7 +174,13 @@ async def test_a_fair_is_allocated_published_and_answered(matching: Matching) ->
 
     await matching.until(declined, "b-1 declined by SMS")
 
-    # outcomes: recorded once, announced with the pair's factors, and become training data
+    # outcomes: only from the fair's day; recorded once, announced with the pair's factors, and
+    # become training data
+    early = await matching.http.post(f"/api/v1/invitations/{by_id['a-1']}/outcome", json={"outcome": "hired"},
+                                     headers=admin)
+    assert early.status_code == 409 and early.json()["type"].endswith("/job-fair-day"), early.text
+    assert FAIR_DAY.strftime("%d/%m/%Y") in early.json()["detail"]
+    fairs.clock = on_day(FAIR_DAY, hour=0)
     hired = await matching.http.post(f"/api/v1/invitations/{by_id['a-1']}/outcome", json={"outcome": "hired"},
                                      headers=admin)
     assert hired.status_code == 200 and hired.json()["status"] == "hired"
@@ -180,6 +204,14 @@ async def test_a_fair_is_allocated_published_and_answered(matching: Matching) ->
     assert len(outcomes) == 1 and outcomes[0]["data"]["vacancy_id"] == "v-1" and outcomes[0]["data"]["factors"]
     summary = (await matching.http.get(f"/api/v1/job-fairs/{fair['id']}", headers=admin)).json()["invitations"]
     assert summary == {"hired": 1, "declined": 1, "revoked": 1}
+
+    # the day after: nobody is invited to it or answers its invitation any more
+    fairs.clock = on_day(FAIR_DAY + timedelta(days=1), hour=0)
+    late = await matching.http.post(f"/api/v1/job-fairs/{fair['id']}/allocations", headers=admin)
+    assert late.status_code == 409 and late.json()["type"].endswith("/job-fair-day"), late.text
+    late_answer = await matching.http.post(f"/api/v1/invitations/{by_id['b-1']}/rsvp", json={"answer": "accept"},
+                                           headers=centre_b)
+    assert late_answer.status_code == 409 and "no longer" in late_answer.json()["detail"], late_answer.text
 
 
 async def test_slots_let_a_candidate_attend_two_interviews_and_the_share_is_reported(matching: Matching) -> None:
