@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from reference.addresses import AddressIn
 from reference.levels import PriorityGroup, Qualification
 from reference.text import clean
 from services.candidates.validation import InvalidValue, check_citizen_id, normalise_phone
@@ -28,20 +29,6 @@ class ConsentOut(BaseModel):
     granted: bool
     source: str
     at: datetime
-
-
-class AddressIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ward_code: str | None = Field(None, pattern=r"^\d{5}$", description="post-2025 ward/commune code")
-    legacy_district_code: str | None = Field(None, pattern=r"^\d{3}$", description="pre-2025 district code")
-    legacy_ward_code: str | None = Field(None, pattern=r"^\d{5}$", description="pre-2025 ward code")
-    detail: str | None = Field(None, max_length=300, description="street and house number")
-
-    @model_validator(mode="after")
-    def _some_area(self) -> AddressIn:
-        if not (self.ward_code or self.legacy_district_code or self.legacy_ward_code):
-            raise ValueError("give a ward_code (post-2025) or a legacy district/ward code")
-        return self
 
 
 class AddressOut(BaseModel):

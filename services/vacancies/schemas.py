@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from reference.addresses import AddressIn
 from reference.levels import Qualification
 from reference.text import clean
 from services.vacancies.validation import InvalidValue, normalise_tax_code
@@ -27,18 +28,8 @@ def _clean_text(value: str | None) -> str | None:
     return value
 
 
-class Workplace(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ward_code: str | None = Field(None, pattern=r"^\d{5}$", description="post-2025 ward/commune code")
-    legacy_district_code: str | None = Field(None, pattern=r"^\d{3}$", description="pre-2025 district code")
-    legacy_ward_code: str | None = Field(None, pattern=r"^\d{5}$", description="pre-2025 ward code")
-    detail: str | None = Field(None, max_length=300, description="street and number")
-
-    @model_validator(mode="after")
-    def _some_area(self) -> Workplace:
-        if not (self.ward_code or self.legacy_district_code or self.legacy_ward_code):
-            raise ValueError("give a ward_code (post-2025) or a legacy district/ward code")
-        return self
+class Workplace(AddressIn):
+    """Where an employer is, or where a vacancy's work is done."""
 
 
 class EmployerIn(BaseModel):
