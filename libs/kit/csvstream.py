@@ -10,16 +10,19 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal
 
 import anyio
 import orjson
 import structlog
 from fastapi import Request
 from fastapi.responses import StreamingResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from kit.auth import Principal
+from kit.db import UtcDateTime
 from kit.events import describe_errors
 from kit import problems
 from kit.problems import Problem
@@ -203,18 +206,36 @@ def ndjson_response(upload: SpooledUpload, results: AsyncIterator[dict[str, Any]
     return StreamingResponse(lines(), media_type="application/x-ndjson", headers={"Location": location})
 
 
-class ImportJob(Protocol):
-    """What a service's import-job row has (each service owns its table)."""
+class ImportJob:
+    """The columns of a service's import-job table (each service owns its table:
+    ``class CandidateImport(ImportJob, Base)``); its progress counters are committed with every batch."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    centre_id: Mapped[str | None] = mapped_column(String(64))
+    started_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # running | completed | failed
+    rows: Mapped[int] = mapped_column(Integer)
+    imported: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    ignored_columns: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # in the header, not read
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    progress_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)  # the latest batch
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class ImportOut(BaseModel):
+    """An import job as its ``GET`` shows it."""
 
     id: str
-    status: str
+    status: Literal["running", "completed", "failed"]
     rows: int
     imported: int
     failed: int
     error: str | None
-    ignored_columns: list[str] | None  # header columns the import does not read
+    ignored_columns: list[str] | None = Field(description="header columns the import does not read")
     started_at: datetime
-    progress_at: datetime | None  # when its latest batch was handed to the database
+    progress_at: datetime | None = Field(description="when the latest batch of rows was handed to the database")
     finished_at: datetime | None
 
 
@@ -309,17 +330,15 @@ _KEPT = "the rows counted as imported were kept"
 STALLED_AFTER = timedelta(minutes=10)  # a batch takes well under a second
 
 
-def job_report(job: ImportJob, now: datetime) -> dict[str, Any]:
+def job_report(job: ImportJob, now: datetime) -> ImportOut:
     """An import job as its ``GET`` shows it. The process running an import can die without a
     word (killed, out of memory, its pod moved); its job would then read "running" for ever, so a
     running job that has handed nothing to the database for ``STALLED_AFTER`` is shown as failed."""
-    report = {name: getattr(job, name) for name in
-              ("id", "status", "rows", "imported", "failed", "error", "ignored_columns", "started_at", "progress_at",
-               "finished_at")}
+    report = ImportOut.model_validate(job, from_attributes=True)
     last = job.progress_at or job.started_at
     if job.status == "running" and now - last > STALLED_AFTER:
-        report["status"] = "failed"
-        report["error"] = f"the import stopped after row {job.rows}: no progress since {last.isoformat()}; {_KEPT}"
+        report.status = "failed"
+        report.error = f"the import stopped after row {job.rows}: no progress since {last.isoformat()}; {_KEPT}"
     return report
 
 

@@ -7,11 +7,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
-from kit.csvstream import SpooledUpload, job_report, ndjson_response
+from kit.csvstream import ImportOut, SpooledUpload, job_report, ndjson_response
 from kit.problems import Problem
 from services.candidates.importing import CandidateImporter
 from services.candidates.records import InvalidCandidate
-from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, ImportOut, Status
+from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, Status
 from services.candidates.service import (
     CandidateNotFound,
     CandidateService,
@@ -91,7 +91,7 @@ async def read_import(import_id: str, request: Request, who: Principal = require
         job = await importer.read(session, who, import_id)
     if job is None:
         raise Problem(404, "import-not-found", "No such import.")
-    return ImportOut.model_validate(job_report(job, importer.clock()))
+    return job_report(job, importer.clock())
 
 
 @router.get("/candidates/{candidate_id}", response_model=CandidateOut, summary="A candidate (masked if not yours)")

@@ -178,16 +178,3 @@ class CandidateOut(BaseModel):
 class CandidatePage(BaseModel):
     items: list[CandidateOut]
     next_cursor: str | None
-
-
-class ImportOut(BaseModel):
-    id: str
-    status: Literal["running", "completed", "failed"]
-    rows: int
-    imported: int
-    failed: int
-    error: str | None
-    ignored_columns: list[str] | None = Field(description="header columns the import does not read")
-    started_at: datetime
-    progress_at: datetime | None = Field(description="when the latest batch of rows was handed to the database")
-    finished_at: datetime | None

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
-from kit.csvstream import SpooledUpload, job_report, ndjson_response
+from kit.csvstream import ImportOut, SpooledUpload, job_report, ndjson_response
 from kit.problems import Problem
 from services.vacancies.importing import VacancyImporter
 from services.vacancies.records import employer_view, vacancy_view
@@ -16,7 +16,6 @@ from services.vacancies.schemas import (
     EmployerIn,
     EmployerOut,
     EmployerPage,
-    ImportOut,
     Status,
     VacancyIn,
     VacancyOut,
@@ -153,7 +152,7 @@ async def read_import(import_id: str, request: Request, who: Principal = require
         job = await importer.read(session, who, import_id)
     if job is None:
         raise Problem(404, "import-not-found", "No such import.")
-    return ImportOut.model_validate(job_report(job, importer.clock()))
+    return job_report(job, importer.clock())
 
 
 @router.get("/vacancies/{vacancy_id}", response_model=VacancyOut, tags=["vacancies"], summary="A vacancy")

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kit.db import UtcDateTime, new_metadata
+from kit.csvstream import ImportJob
 from kit.inbox import inbox_table
 from kit.outbox import outbox_table
 
@@ -104,20 +105,5 @@ class VacancyHire(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class VacancyImport(Base):
-    """A bulk import of vacancies: its progress counters are committed with every batch."""
-
+class VacancyImport(ImportJob, Base):
     __tablename__ = "vacancy_imports"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    centre_id: Mapped[str | None] = mapped_column(String(64))
-    started_by: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # running | completed | failed
-    rows: Mapped[int] = mapped_column(Integer)
-    imported: Mapped[int] = mapped_column(Integer)
-    failed: Mapped[int] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text, default=None)
-    ignored_columns: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # in the header, not read
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    progress_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)  # the latest batch
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -179,14 +179,14 @@ async def test_a_client_that_goes_away_leaves_a_failed_job_with_the_committed_co
 def test_a_running_job_reads_as_failed_only_after_it_stalls() -> None:
     job = Job(rows=500, imported=480, failed=20)
     started = job.started_at
-    assert job_report(job, started + STALLED_AFTER)["status"] == "running"  # measured from the start
-    assert job_report(job, started + STALLED_AFTER + timedelta(seconds=1))["status"] == "failed"
+    assert job_report(job, started + STALLED_AFTER).status == "running"  # measured from the start
+    assert job_report(job, started + STALLED_AFTER + timedelta(seconds=1)).status == "failed"
     job.progress_at = started + timedelta(minutes=30)
-    assert job_report(job, started + timedelta(minutes=35))["status"] == "running"
+    assert job_report(job, started + timedelta(minutes=35)).status == "running"
     late = job_report(job, started + timedelta(minutes=41))
-    assert late["status"] == "failed" and "after row 500: no progress since 2026-11-27T08:30:00+00:00" in late["error"]
+    assert late.status == "failed" and "after row 500: no progress since 2026-11-27T08:30:00+00:00" in late.error
     job.status = "completed"
-    assert job_report(job, started + timedelta(days=3))["status"] == "completed"
+    assert job_report(job, started + timedelta(days=3)).status == "completed"
     assert job.status == "completed" and job.error is None  # a report, not a change to the job
 
 
