@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from gateway.clients import ClientError, ClientRegistry
 from gateway.tokens import TokenIssuer
 from kit.auth import Principal, ScopeName, require
-from kit.problems import Problem
+from kit.problems import Problem, invalid
 
 router = APIRouter()
 
@@ -122,7 +122,7 @@ async def create_client(body: ClientIn, request: Request, _admin: Principal = re
         async with request.app.state.db.transaction() as session:
             issued = await registry.create(session, body.name, body.scopes, body.centre_id)
     except ClientError as exc:
-        raise Problem(422, "validation-error", str(exc), errors=[{"field": "scopes", "message": str(exc)}]) from None
+        raise invalid([{"field": "scopes", "message": str(exc)}], str(exc)) from None
     return ClientSecret(client_id=issued.client_id, client_secret=issued.client_secret)
 
 

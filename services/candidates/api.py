@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
 from kit.csvstream import ImportOut, SpooledUpload, job_report, ndjson_response
-from kit.problems import Problem
+from kit.problems import Problem, invalid
 from services.candidates.importing import CandidateImporter
 from services.candidates.records import InvalidCandidate
 from services.candidates.schemas import CandidateIn, CandidateOut, CandidatePage, CandidatePatch, Status
@@ -37,8 +37,7 @@ def _problem(exc: Exception) -> Problem:
         extra = {"existing_id": exc.existing_id} if exc.existing_id else {}
         return Problem(409, "duplicate-candidate", exc.reason.capitalize() + ".", **extra)
     if isinstance(exc, InvalidCandidate):
-        return Problem(422, "validation-error", "The request has invalid fields; see errors.",
-                       title="Invalid request", errors=exc.errors)
+        return invalid(exc.errors)
     raise exc
 
 

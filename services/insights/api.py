@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from kit import reports
 from kit.app import ServiceContext
 from kit.auth import Principal, require
-from kit.problems import Problem
+from kit.problems import Problem, invalid
 from services.insights.forecasting import add_months
 from services.insights.schemas import (
     Backtest,
@@ -40,8 +40,7 @@ def _day(at: date | None) -> date:
     if at is None:
         return today()
     if not date(2000, 1, 1) <= at <= date(2100, 12, 31):
-        raise Problem(422, "validation-error", "The date is out of range.", title="Invalid request",
-                      errors=[{"field": "at", "message": "between 2000-01-01 and 2100-12-31"}])
+        raise invalid([{"field": "at", "message": "between 2000-01-01 and 2100-12-31"}], "The date is out of range.")
     return at
 
 
@@ -68,8 +67,8 @@ async def supply_demand(
     ctx, insights = _ctx(request)
     day = _day(at)
     if len(set(group_by)) != len(group_by):
-        raise Problem(422, "validation-error", "Each dimension at most once in group_by.", title="Invalid request",
-                      errors=[{"field": "group_by", "message": "repeated dimension"}])
+        raise invalid([{"field": "group_by", "message": "repeated dimension"}],
+                      "Each dimension at most once in group_by.")
     filters = {k: v for k, v in (("occupation", occupation), ("ward", ward), ("district", district),
                                  ("province", province)) if v}
     async with ctx.db.reading() as session:

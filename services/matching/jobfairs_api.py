@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from kit import reports
 from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
-from kit.problems import Problem
+from kit.problems import Problem, invalid
 from services.matching.jobfairs import FairNotFound, InvalidFair, InvalidTransition, InvitationNotFound, JobFairs, WrongDay
 from services.matching.models import JobFair
 from services.matching.schemas import (
@@ -39,8 +39,7 @@ def _problem(exc: Exception) -> Problem:
     if isinstance(exc, InvitationNotFound):
         return Problem(404, "invitation-not-found", "No such invitation.")
     if isinstance(exc, InvalidFair):
-        return Problem(422, "validation-error", "The request has invalid fields; see errors.", title="Invalid request",
-                       errors=exc.errors)
+        return invalid(exc.errors)
     if isinstance(exc, InvalidTransition):
         return Problem(409, "invitation-state", str(exc).capitalize() + ".", current=exc.current)
     if isinstance(exc, WrongDay):

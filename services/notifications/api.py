@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
-from kit.problems import Problem
+from kit.problems import Problem, invalid
 from services.notifications.channels import verify_signature
 from services.notifications.messages import WEEKDAYS, venue
 from services.notifications.models import Delivery, Invitation
@@ -183,7 +183,8 @@ async def sms_reply(request: Request) -> SmsReplyOut:
     try:
         body = InboundSms.model_validate_json(raw)
     except ValueError:
-        raise Problem(422, "validation-error", "Expected {\"from\": phone, \"text\": reply}.") from None
+        raise invalid([{"field": "body", "message": "expected {\"from\": phone, \"text\": reply}"}],
+                      "Expected {\"from\": phone, \"text\": reply}.") from None
     async with ctx.db.transaction() as session:
         reply = await notifier.sms_received(session, e164(body.sender), body.text)
     return SmsReplyOut(result=reply.result, reply=reply.reply)

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from kit.app import Cursor, ServiceContext
 from kit.auth import Principal, require
 from kit.csvstream import ImportOut, SpooledUpload, job_report, ndjson_response
-from kit.problems import Problem
+from kit.problems import Problem, invalid
 from services.vacancies.importing import VacancyImporter
 from services.vacancies.records import employer_view, vacancy_view
 from services.vacancies.schemas import (
@@ -52,8 +52,7 @@ def _problem(exc: Exception) -> Problem:
         return Problem(409, "vacancy-not-open", f"The vacancy is {exc.status}; it can no longer be changed.",
                        status_now=exc.status)
     if isinstance(exc, InvalidInput):
-        return Problem(422, "validation-error", "The request has invalid fields; see errors.",
-                       title="Invalid request", errors=exc.errors)
+        return invalid(exc.errors)
     raise exc
 
 
