@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.bus import Bus
+from kit.consumers import replay
 from kit.db import Database, write_staged
 from kit.events import Envelope, EventData, EventRegistry
 from kit.reports import DrawnReports, fingerprint
@@ -26,7 +26,6 @@ from services.insights import repository
 from services.insights.forecasting import Forecast, add_months, forecast
 from services.insights.models import Candidate, DemandFact, Invitation, SupplyFact, Versions
 
-log = structlog.get_logger("insights")
 
 STAGED_ENTITIES = "insights.staged"
 DIMENSIONS = ("occupation2", "occupation3", "occupation4", "ward", "district", "province", "trade_level",
@@ -197,16 +196,8 @@ class Insights:
         same numbers. Returns the number of events applied."""
         async with db.transaction() as session:
             await repository.clear(session, inbox, list(groups))
-        applied = 0
-        for topics in groups.values():  # profiles before the invitations that refer to them
-            async for messages in bus.replay(topics, batch):
-                envelopes = [e for e in map(Envelope.from_bytes, (m.value for m in messages)) if e.type in HANDLED]
-                async with db.transaction() as session:
-                    for envelope in envelopes:
-                        await self.apply(session, envelope, registry.parse(envelope))
-                applied += len(envelopes)
-                log.info("rebuild_progress", events=applied)
-        return applied
+        # group by group: profiles before the invitations that refer to them
+        return await replay(db, bus, registry, groups, HANDLED, self.apply, batch)
 
     # ---- questions ---------------------------------------------------------------------------
     async def supply_demand(self, session: AsyncSession, day: date, group_by: Sequence[str],

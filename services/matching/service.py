@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.auth import Principal
 from kit.bus import Bus
+from kit.consumers import replay
 from kit.db import Database, after_commit
 from kit.events import Envelope, EventRegistry
 from services.matching import events as ev
@@ -192,15 +193,8 @@ class MatchingService:
             await readmodels.clear(session, inbox, list(consumers))
         handled = {ev.CANDIDATE_REGISTERED, ev.CANDIDATE_UPDATED, ev.CANDIDATE_ERASED, ev.VACANCY_OPENED,
                    ev.VACANCY_UPDATED, ev.VACANCY_CLOSED, ev.OUTCOME_RECORDED}
-        applied = 0
-        for topics in consumers.values():  # group by group: profiles before the outcomes that refer to them
-            async for messages in bus.replay(topics, batch):
-                envelopes = [e for e in map(Envelope.from_bytes, (m.value for m in messages)) if e.type in handled]
-                async with db.transaction() as session:
-                    for envelope in envelopes:
-                        await self.apply(session, envelope, registry.parse(envelope))  # type: ignore[arg-type]
-                applied += len(envelopes)
-                log.info("rebuild_progress", events=applied)
+        # group by group: profiles before the outcomes that refer to them
+        applied = await replay(db, bus, registry, consumers, handled, self.apply, batch)  # type: ignore[arg-type]
         await self.load(db)
         return applied
 
