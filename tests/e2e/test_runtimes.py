@@ -22,6 +22,7 @@ from gateway.routes import SERVICES
 from reference.localtime import local_date
 
 REPO = Path(__file__).resolve().parents[2]
+FAR_WARD = "31825"  # Phường Bạc Liêu, Cà Mau
 
 
 def free_port() -> int:
@@ -178,7 +179,9 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
         secret = (REPO / "var/up/admin-client.secret").read_text().strip()
         base = "http://127.0.0.1:8000"
         assert_authenticated_call(base, "local-admin", secret)
-        # one flow across processes: candidates and vacancies announce through Kafka, matching ranks
+        # one flow across processes: candidates and vacancies announce through Kafka, matching ranks.
+        # It happens far from Hải Phòng (a ward of Cà Mau), so that a demo population loaded into
+        # this stack (`make demo`) never outranks her.
         admin = {"authorization": "Bearer " + token(base, "local-admin", secret)}
         centre = httpx.post(f"{base}/api/v1/clients", headers=admin, json={
             "name": "Trung tâm thử", "centre_id": "e2e", "scopes": [
@@ -186,25 +189,26 @@ def test_make_up_runs_every_service_as_its_own_process(tmp_path: Path) -> None:
         headers = {"authorization": "Bearer " + token(base, centre["client_id"], centre["client_secret"])}
         person = httpx.post(f"{base}/api/v1/candidates", headers=headers, json={
             "full_name": "Trần Thị Bình", "date_of_birth": "1998-05-02", "gender": "female",
-            "address": {"ward_code": "11311"}, "occupations": ["7212"], "skills": ["hàn điện"], "trade_level": 3,
+            "address": {"ward_code": FAR_WARD}, "occupations": ["7212"], "skills": ["hàn điện"], "trade_level": 3,
             "phone": f"09{random.randrange(10**8):08d}", "contact_channels": ["sms"],
             "consents": {"matching": {"granted": True, "source": "e2e"},
                          "notifications": {"granted": True, "source": "e2e"}}})
         assert person.status_code == 201, person.text
         employer = httpx.post(f"{base}/api/v1/employers", headers=headers, json={
-            "name": "Công ty Cơ khí Thử", "tax_code": "0314409058", "address": {"ward_code": "11311"}})
+            "name": "Công ty Cơ khí Thử", "tax_code": "0314409058", "address": {"ward_code": FAR_WARD}})
         assert employer.status_code in (201, 409), employer.text
         employer_id = employer.json().get("id") or employer.json()["existing_id"]
         job = httpx.post(f"{base}/api/v1/vacancies", headers=headers, json={
             "employer_id": employer_id, "title": "Thợ hàn", "occupation": "7212", "openings": 1,
-            "required_skills": [{"skill": "hàn điện"}], "deadline": "2099-12-31"})
+            "required_skills": [{"skill": "hàn điện"}], "deadline": "2099-12-31",
+            "workplace": {"ward_code": FAR_WARD}})
         assert job.status_code == 201, job.text
         ranked = wait_for_matches(base, job.json()["id"], headers)
         assert person.json()["id"] in [i["candidate_id"] for i in ranked]
         # a job fair: the allocation invites her, the hire recorded in matching fills the vacancy
         # in the vacancies service (invitation.outcome_recorded over Kafka)
         fair = httpx.post(f"{base}/api/v1/job-fairs", headers=admin, json={
-            "name": "Phiên thử", "date": local_date(datetime.now(UTC)).isoformat(), "venue": {"ward_code": "11311"},
+            "name": "Phiên thử", "date": local_date(datetime.now(UTC)).isoformat(), "venue": {"ward_code": FAR_WARD},
             "slots": [{"start": "08:00", "end": "11:00", "seats": 50}], "vacancies": [{"vacancy_id": job.json()["id"]}]})
         assert fair.status_code == 201, fair.text
         started = httpx.post(f"{base}/api/v1/job-fairs/{fair.json()['id']}/allocations", headers=admin)
