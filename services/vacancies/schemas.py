@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from reference.addresses import AddressIn
 from reference.levels import Qualification
@@ -129,11 +129,13 @@ class _VacancyFields(BaseModel):
     def _title_text(cls, value: str | None) -> str | None:
         return _clean_text(value)
 
-    @model_validator(mode="after")
-    def _wage_range(self) -> _VacancyFields:
-        if self.wage_min_vnd is not None and self.wage_max_vnd is not None and self.wage_min_vnd > self.wage_max_vnd:
-            raise ValueError("wage_min_vnd is above wage_max_vnd")
-        return self
+    @field_validator("wage_max_vnd")
+    @classmethod
+    def _wage_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("wage_min_vnd")  # (declared before it)
+        if value is not None and low is not None and low > value:
+            raise ValueError("is below wage_min_vnd")
+        return value
 
 
 class VacancyIn(_VacancyFields):

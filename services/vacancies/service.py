@@ -241,7 +241,8 @@ class VacancyService:
         wage_min = patch.wage_min_vnd if "wage_min_vnd" in changes else vacancy.wage_min_vnd
         wage_max = patch.wage_max_vnd if "wage_max_vnd" in changes else vacancy.wage_max_vnd
         if wage_min is not None and wage_max is not None and wage_min > wage_max:
-            errors.append({"field": "wage_min_vnd", "message": "wage_min_vnd is above wage_max_vnd"})
+            errors.append({"field": "wage_max_vnd", "message": "is below wage_min_vnd"} if "wage_max_vnd" in changes
+                          else {"field": "wage_min_vnd", "message": "is above wage_max_vnd"})
         for name in ("title", "occupation", "openings", "social_insurance", "accepts_priority_groups"):
             if name in changes and changes[name] is None:
                 errors.append({"field": name, "message": "may not be null"})

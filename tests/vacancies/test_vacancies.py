@@ -123,7 +123,7 @@ async def test_branch_tax_codes_and_duplicates(vacancies: Vacancies) -> None:
         ({"occupation": "9999"}, "occupation", "9999"),
         ({"occupation": "72"}, "occupation", "pattern"),
         ({"openings": 0}, "openings", "1"),
-        ({"wage_min_vnd": 15_000_000}, "body", "wage_min_vnd is above wage_max_vnd"),
+        ({"wage_min_vnd": 15_000_000}, "wage_max_vnd", "is below wage_min_vnd"),
         ({"wage_min_vnd": -5}, "wage_min_vnd", "0"),
         ({"deadline": "2026-12-01"}, "deadline", "future"),
         ({"deadline": "2026-11-20"}, "deadline", "future"),
