@@ -37,7 +37,7 @@ from gateway.tokens import ExternalTokens, TokenIssuer, load_or_create_key
 from kit.app import RefuseNulMiddleware, RequestContextMiddleware, identity_codec
 from kit.bus import Bus
 from kit.db import Database, sqlite_url
-from kit.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
+from kit.problems import PROBLEM_RESPONSES, RETRY_AFTER_S, install_problem_handlers, problem_response
 from kit.settings import RuntimeSettings
 from reference.api import router as reference_router
 
@@ -248,7 +248,9 @@ def create_app(
             if isinstance(body, _Limited) and body.exceeded:  # the service hung up on the cut-off body
                 return _too_large(limit)
             log.warning("upstream_unreachable", service=service)
-            return problem_response(502, "upstream-unreachable", f"The {service} service is unreachable.")
+            return problem_response(502, "upstream-unreachable",
+                                    f"The {service} service is unreachable; try again shortly.",
+                                    headers={"Retry-After": str(RETRY_AFTER_S)})
         if isinstance(body, _Limited) and body.exceeded:  # the service answered the cut-off body
             await upstream.aclose()
             return _too_large(limit)

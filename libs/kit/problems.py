@@ -24,7 +24,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://joblink.vn/problems/"
-RETRY_AFTER_S = 5  # what a client is told to wait when the database cannot be reached
+RETRY_AFTER_S = 5  # what a client is told to wait when a database or a service cannot be reached
 
 log = structlog.get_logger("kit.problems")
 

@@ -114,4 +114,5 @@ async def test_unreachable_service_is_a_502_problem(tmp_path) -> None:  # noqa: 
             response = await client.get("/api/v1/candidates/abc", headers=await gw.bearer(["candidates:read"]))
             assert response.status_code == 502
             assert response.json()["type"].endswith("/upstream-unreachable")
+            assert response.headers["retry-after"] == "5"  # a restarting service: worth another try
             assert (await client.get("/readyz")).status_code == 503
