@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -46,6 +48,34 @@ def redact_personal_data(_logger: Any, _method: str, event_dict: dict[str, Any])
     return {k: _redact(v, k) for k, v in event_dict.items()}
 
 
+class Repeats(logging.Filter):
+    """Lets each message of the chatty libraries (the Kafka client above all: while a broker is
+    away it logs every retry, about 150 lines a second across the services) through once per
+    ``window_s``; the next one that passes says how many were held back. A message is its
+    logger and its template, whatever its arguments."""
+
+    PREFIXES = ("aiokafka", "kafka")
+
+    def __init__(self, window_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window_s = window_s
+        self.clock = clock
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}  # (logger, template) → (passed at, held since)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.PREFIXES):
+            return True
+        key, now = (record.name, str(record.msg)), self.clock()
+        passed_at, held = self._last.get(key, (None, 0))
+        if passed_at is not None and now - passed_at < self.window_s:
+            self._last[key] = (passed_at, held + 1)
+            return False
+        self._last[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it in the last {now - passed_at:.0f} s)"
+        return True
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     """Set up structlog and route the standard library's logging through the same pipeline."""
     shared: list[Any] = [
@@ -69,6 +99,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(Repeats())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
