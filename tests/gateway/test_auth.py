@@ -1,12 +1,13 @@
 """Client credentials, tokens, scopes, the identity the services verify, rate limits."""
 
+import time
 from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.tokens import TokenIssuer, load_or_create_key
+from gateway.tokens import InvalidToken, TokenIssuer, load_or_create_key
 from kit.auth import IDENTITY_HEADER, IdentityCodec, Principal
 from tests.gateway.harness import ADMIN_ID, ADMIN_SECRET, INTERNAL_KEY, Gateway
 
@@ -64,6 +65,31 @@ async def test_a_token_can_be_narrowed_to_fewer_scopes(gateway: Gateway) -> None
     headers = {"authorization": f"Bearer {narrow}"}
     assert (await gateway.http.get(ENDPOINT, headers=headers)).status_code == 200
     assert (await gateway.http.post("/api/v1/candidates", headers=headers)).status_code == 403
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.tokens
+
+    issuer = TokenIssuer(Ed25519PrivateKey.generate(), "joblink", "joblink-api", 900)
+    principal = Principal("cl_x", "hp-01", frozenset({"candidates:read"}))
+    token = issuer.issue(principal)
+    assert issuer.verify(token) == principal
+    monkeypatch.setattr(gateway.tokens.jwt, "decode", lambda *_a, **_k: pytest.fail("verified again"))
+    assert issuer.verify(token) == principal  # the same string: no signature check
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    monkeypatch.undo()
+    with pytest.raises(InvalidToken):  # another string is checked, and refused
+        issuer.verify(tampered)
+    now = time.time()
+    monkeypatch.setattr(gateway.tokens.time, "time", lambda: now + 901)
+    with pytest.raises(InvalidToken, match="Expired"):
+        issuer.verify(token)
+    assert token not in issuer._verified
+    monkeypatch.undo()
+    issuer.VERIFIED_MAX = 3
+    tokens = [issuer.issue(Principal(f"cl_{i}", None, frozenset())) for i in range(5)]
+    assert [issuer.verify(t).client_id for t in tokens] == [f"cl_{i}" for i in range(5)]
+    assert list(issuer._verified) == tokens[2:]  # the oldest forgotten, not refused
 
 
 def forged_tokens(var: Path) -> dict[str, str]:
