@@ -9,6 +9,7 @@ import hashlib
 import json
 import time
 import uuid
+from itertools import islice
 from pathlib import Path
 
 import httpx
@@ -90,10 +91,11 @@ class TokenIssuer:
             del self._verified[token]
             raise InvalidToken("ExpiredSignatureError")
         principal, expires_at = self._verify(token)
-        if len(self._verified) >= self.VERIFIED_MAX:
+        if len(self._verified) >= self.VERIFIED_MAX:  # the expired go, or else the oldest tenth
             now = time.time()
-            for stale in [t for t, (_p, at) in self._verified.items() if at <= now] or [next(iter(self._verified))]:
-                del self._verified[stale]
+            stale = [t for t, (_p, at) in self._verified.items() if at <= now]
+            for token_ in stale or list(islice(self._verified, max(1, self.VERIFIED_MAX // 10))):
+                del self._verified[token_]
         self._verified[token] = (principal, expires_at)
         return principal
 
