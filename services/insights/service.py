@@ -8,7 +8,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Table
@@ -20,7 +20,7 @@ from kit.db import Database, write_staged
 from kit.events import Envelope, EventData, EventRegistry
 from kit.reports import DrawnReports, fingerprint
 from reference.geography import UnknownArea, geography
-from reference.localtime import VIETNAM
+from reference.localtime import VIETNAM, local_date
 from services.insights import events as ev
 from services.insights import repository
 from services.insights.forecasting import Forecast, add_months, forecast
@@ -36,7 +36,7 @@ HANDLED = {ev.CANDIDATE_REGISTERED, ev.CANDIDATE_UPDATED, ev.CANDIDATE_ERASED, e
 
 
 def today() -> date:
-    return datetime.now(VIETNAM).date()
+    return local_date(datetime.now(UTC))
 
 
 def end_of_day(day: date) -> datetime:

@@ -363,11 +363,11 @@ class JobFairs:
         """RSVP: from the API (the candidate's centre or a fair admin) or from notifications."""
         invitation = await self._invitation(session, invitation_id, who)
         wanted = "accepted" if answer == "accept" else "declined"
-        if who is not None and invitation.status != wanted:  # (a message's answer may arrive late: notifications judged it)
-            fair_date = await self._fair_date(session, invitation)
-            if fair_date < local_date(self.clock()):
-                raise WrongDay(f"The job fair was on {fair_date:%d/%m/%Y}: answers are no longer taken.")
         if invitation.status != wanted:
+            if who is not None:  # (an answer by message may arrive late: notifications judged it in time)
+                fair_date = await self._fair_date(session, invitation)
+                if fair_date < local_date(self.clock()):
+                    raise WrongDay(f"The job fair was on {fair_date:%d/%m/%Y}: answers are no longer taken.")
             self._move(invitation, wanted)
         return invitation
 
